@@ -1,0 +1,607 @@
+//! Command line and environment → [`Config`]: clap for the grammar, tini's quirks and the
+//! `TINI_*` variables on top. Pure: the environment comes in as a function, nothing is read
+//! or printed here, so every rule is unit-tested.
+
+use std::ffi::{OsStr, OsString};
+use std::time::Duration;
+
+use clap::{Arg, ArgAction, Command};
+
+use crate::exit_code::Remap;
+use crate::signals;
+
+/// Where forwarded signals go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Delivery {
+    /// The program's process group (tini's `-g`, dumb-init's default). Default here.
+    #[default]
+    Group,
+    /// The program's PID only (tini's default).
+    Child,
+    /// Everything tini-rs is responsible for: `kill(-1)` as PID 1, else every descendant.
+    All,
+}
+
+/// Signal rewriting rules: `table[from]` is `None` (unchanged), `Some(0)` (drop), `Some(to)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rewrite([Option<u8>; 65]);
+
+impl Default for Rewrite {
+    fn default() -> Self {
+        Rewrite([None; 65])
+    }
+}
+
+impl Rewrite {
+    /// What `sig` becomes: `None` when it is dropped.
+    pub fn apply(&self, sig: i32) -> Option<i32> {
+        let rule = usize::try_from(sig)
+            .ok()
+            .and_then(|i| self.0.get(i))
+            .copied()
+            .flatten();
+        match rule {
+            None => Some(sig),
+            Some(0) => None,
+            Some(to) => Some(i32::from(to)),
+        }
+    }
+
+    fn set(&mut self, from: i32, to: i32) {
+        if let (Some(slot), Ok(to)) = (
+            usize::try_from(from).ok().and_then(|i| self.0.get_mut(i)),
+            u8::try_from(to),
+        ) {
+            *slot = Some(to);
+        }
+    }
+
+    /// Whether any rule exists.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
+    }
+}
+
+/// Everything `run` needs, validated.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Config {
+    /// Program and its arguments; empty in pause mode.
+    pub program: Vec<OsString>,
+    pub subreaper: bool,
+    pub parent_death_signal: Option<i32>,
+    pub verbosity: u8,
+    pub warn_on_reap: bool,
+    pub delivery: Delivery,
+    pub remap: Remap,
+    pub grace_period: Option<Duration>,
+    pub rewrite: Rewrite,
+    pub pause: bool,
+}
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Run(Box<Config>),
+    Help,
+    License,
+    Version,
+}
+
+/// A usage error: one line, printed with the usage line; exit code 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+/// The usage line printed with `-h` and after every usage error.
+pub const USAGE: &str = "Usage: tini-rs [OPTIONS] [--] PROGRAM [ARGS...] | --pause | --version";
+
+/// Default verbosity: warnings and errors.
+pub const DEFAULT_VERBOSITY: u8 = 1;
+
+/// The longest grace period accepted.
+const MAX_GRACE: Duration = Duration::from_secs(24 * 3600);
+
+fn command() -> Command {
+    let flag = |id: &'static str, short: char| Arg::new(id).short(short).action(ArgAction::SetTrue);
+    let list = |id: &'static str, short: char, name: &'static str| {
+        Arg::new(id)
+            .short(short)
+            .value_name(name)
+            .action(ArgAction::Append)
+    };
+    Command::new("tini-rs")
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .disable_help_subcommand(true)
+        .dont_delimit_trailing_values(true)
+        .arg(flag("help", 'h').long("help"))
+        .arg(flag("subreaper", 's'))
+        .arg(Arg::new("verbose").short('v').action(ArgAction::Count))
+        .arg(flag("warn", 'w'))
+        .arg(flag("group", 'g'))
+        .arg(flag("license", 'l'))
+        .arg(flag("child", 'c').long("child-only"))
+        .arg(flag("all", 'a').long("broadcast"))
+        .arg(Arg::new("pause").long("pause").action(ArgAction::SetTrue))
+        .arg(
+            Arg::new("pdeath")
+                .short('p')
+                .value_name("SIGNAL")
+                .action(ArgAction::Set),
+        )
+        .arg(list("remap", 'e', "CODE"))
+        .arg(list("rewrite", 'r', "FROM:TO").long("rewrite"))
+        .arg(
+            Arg::new("grace")
+                .short('t')
+                .long("grace-period")
+                .value_name("DURATION")
+                .action(ArgAction::Set),
+        )
+        .arg(
+            Arg::new("program")
+                .value_name("PROGRAM")
+                .num_args(1..)
+                .trailing_var_arg(true)
+                .value_parser(clap::builder::OsStringValueParser::new()),
+        )
+}
+
+/// Parses `args` (without argv\[0\]) and the environment (`env("TINI_SUBREAPER")` etc.).
+pub fn parse<F>(args: &[OsString], env: F) -> Result<Action, UsageError>
+where
+    F: Fn(&str) -> Option<OsString>,
+{
+    // tini answers --version only when it is the sole argument; Docker relies on this.
+    if let [only] = args {
+        if only == "--version" {
+            return Ok(Action::Version);
+        }
+    }
+    let argv = std::iter::once(OsString::from("tini-rs")).chain(args.iter().cloned());
+    let m = command()
+        .try_get_matches_from(argv)
+        .map_err(|e| UsageError(clap_message(&e)))?;
+    if m.get_flag("help") {
+        return Ok(Action::Help);
+    }
+    if m.get_flag("license") {
+        return Ok(Action::License);
+    }
+    let strings = |id: &str| -> Vec<String> {
+        m.get_raw(id)
+            .into_iter()
+            .flatten()
+            .map(|v| v.to_string_lossy().into_owned())
+            .collect()
+    };
+    let set = |name: &str| env(name).is_some();
+    let text = |name: &str| -> Result<Option<String>, UsageError> {
+        env(name)
+            .map(|v| {
+                v.into_string()
+                    .map_err(|_| UsageError(format!("{name} is not valid UTF-8")))
+            })
+            .transpose()
+    };
+
+    let mut cfg = Config {
+        program: m
+            .get_raw("program")
+            .into_iter()
+            .flatten()
+            .map(OsStr::to_os_string)
+            .collect(),
+        subreaper: m.get_flag("subreaper") || set("TINI_SUBREAPER"),
+        warn_on_reap: m.get_flag("warn") || set("TINI_WARN_ON_REAP"),
+        pause: m.get_flag("pause") || set("TINI_PAUSE"),
+        verbosity: DEFAULT_VERBOSITY.saturating_add(m.get_count("verbose")),
+        ..Config::default()
+    };
+    if let Some(v) = text("TINI_VERBOSITY")? {
+        cfg.verbosity = v.trim().parse::<u8>().map_err(|_| {
+            UsageError(format!(
+                "TINI_VERBOSITY must be a number from 0 to 255, not '{v}'"
+            ))
+        })?;
+    }
+
+    cfg.delivery = delivery(
+        m.get_flag("group") || set("TINI_KILL_PROCESS_GROUP"),
+        m.get_flag("child") || set("TINI_CHILD_ONLY"),
+        m.get_flag("all") || set("TINI_BROADCAST"),
+    )?;
+
+    let pdeath = strings("pdeath").pop().or(text("TINI_PDEATHSIG")?);
+    if let Some(p) = pdeath {
+        let sig = signals::parse(&p).filter(|s| signals::is_blocked(*s) || *s == libc::SIGKILL);
+        cfg.parent_death_signal =
+            Some(sig.ok_or_else(|| UsageError(format!("invalid parent death signal '{p}'")))?);
+    }
+
+    let mut codes: Vec<String> = Vec::new();
+    if let Some(v) = text("TINI_REMAP_EXIT")? {
+        codes.extend(split_list(&v));
+    }
+    codes.extend(strings("remap"));
+    for c in codes {
+        cfg.remap.insert(parse_exit_code(&c)?);
+    }
+
+    let grace = strings("grace").pop().or(text("TINI_GRACE_PERIOD")?);
+    if let Some(g) = grace {
+        let d = parse_duration(&g).ok_or_else(|| {
+            UsageError(format!(
+                "invalid grace period '{g}' (use e.g. 10s, 500ms, 2m)"
+            ))
+        })?;
+        cfg.grace_period = (!d.is_zero()).then_some(d);
+    }
+
+    let mut rules: Vec<String> = Vec::new();
+    if let Some(v) = text("TINI_REWRITE")? {
+        rules.extend(split_list(&v));
+    }
+    rules.extend(strings("rewrite"));
+    for r in rules {
+        let (from, to) = parse_rule(&r)?;
+        cfg.rewrite.set(from, to);
+    }
+
+    match (cfg.pause, cfg.program.is_empty()) {
+        (true, false) => Err(UsageError(
+            "--pause runs no program, but one was given".into(),
+        )),
+        (false, true) => Err(UsageError("no program given".into())),
+        _ => Ok(Action::Run(Box::new(cfg))),
+    }
+}
+
+fn delivery(group: bool, child: bool, all: bool) -> Result<Delivery, UsageError> {
+    match (group, child, all) {
+        (_, true, true) => Err(UsageError(
+            "-c (child only) and -a (broadcast) exclude each other".into(),
+        )),
+        (true, true, _) => Err(UsageError(
+            "-c (child only) and -g (process group) exclude each other".into(),
+        )),
+        (_, true, false) => Ok(Delivery::Child),
+        (_, false, true) => Ok(Delivery::All),
+        _ => Ok(Delivery::Group),
+    }
+}
+
+fn split_list(v: &str) -> impl Iterator<Item = String> + '_ {
+    v.split([',', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// `-e CODE`: 0..=255.
+pub fn parse_exit_code(text: &str) -> Result<u8, UsageError> {
+    let t = text.trim();
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(UsageError(format!(
+            "invalid exit code '{text}' for -e: expected 0 to 255"
+        )));
+    }
+    t.parse::<u8>().map_err(|_| {
+        UsageError(format!(
+            "exit code '{text}' for -e is out of range: expected 0 to 255"
+        ))
+    })
+}
+
+/// A duration: `10`, `10s`, `1.5s`, `500ms`, `2m`, `1h` (plain numbers are seconds).
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let scale = match unit.trim() {
+        "" | "s" | "sec" | "secs" => 1.0,
+        "ms" => 0.001,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => return None,
+    };
+    if num.is_empty() || num.starts_with('.') || num.ends_with('.') || num.matches('.').count() > 1
+    {
+        return None;
+    }
+    let secs = num.parse::<f64>().ok()? * scale;
+    let d = Duration::try_from_secs_f64(secs).ok()?;
+    (d <= MAX_GRACE).then_some(d)
+}
+
+/// `FROM:TO` with names or numbers; TO may be `drop` (or 0). Returns (from, to) with to=0 for drop.
+pub fn parse_rule(text: &str) -> Result<(i32, i32), UsageError> {
+    let bad = |why: &str| UsageError(format!("invalid rewrite rule '{text}': {why}"));
+    let (from, to) = text
+        .split_once(':')
+        .ok_or_else(|| bad("expected FROM:TO"))?;
+    let from_sig = signals::parse(from).ok_or_else(|| bad(&format!("'{from}' is not a signal")))?;
+    if !signals::is_forwardable(from_sig) {
+        return Err(bad(&format!(
+            "{} is never forwarded, so it cannot be rewritten",
+            signals::name(from_sig)
+        )));
+    }
+    let to = to.trim();
+    if to.eq_ignore_ascii_case("drop") || to == "0" {
+        return Ok((from_sig, 0));
+    }
+    let to_sig =
+        signals::parse(to).ok_or_else(|| bad(&format!("'{to}' is not a signal (or 'drop')")))?;
+    if to_sig > libc::SIGSYS && to_sig < signals::rt_min() {
+        return Err(bad(&format!(
+            "signal {to_sig} is reserved by the C library"
+        )));
+    }
+    Ok((from_sig, to_sig))
+}
+
+/// One line from a clap error: its first line without the `error: ` prefix.
+fn clap_message(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let first = rendered.lines().next().unwrap_or("invalid arguments");
+    first.trim_start_matches("error: ").trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn run(args: &[&str], env: &[(&str, &str)]) -> Result<Action, UsageError> {
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        let env: HashMap<String, OsString> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect();
+        parse(&args, |k| env.get(k).cloned())
+    }
+
+    fn cfg(args: &[&str], env: &[(&str, &str)]) -> Config {
+        match run(args, env) {
+            Ok(Action::Run(c)) => *c,
+            other => unreachable!("{args:?} {env:?} gave {other:?}"),
+        }
+    }
+
+    fn prog(p: &[&str]) -> Vec<OsString> {
+        p.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn plain_program_gets_defaults() {
+        let c = cfg(&["--", "sleep", "1"], &[]);
+        assert_eq!(c.program, prog(&["sleep", "1"]));
+        assert_eq!(c.verbosity, DEFAULT_VERBOSITY);
+        assert_eq!(c.delivery, Delivery::Group);
+        assert!(!c.subreaper && !c.warn_on_reap && !c.pause);
+        assert_eq!(c.grace_period, None);
+        assert!(c.rewrite.is_empty());
+    }
+
+    #[test]
+    fn parsing_stops_at_first_non_option() {
+        // tini on glibc permutes and would take -l as its own; POSIX parsing runs `ls -l`.
+        assert_eq!(cfg(&["ls", "-l"], &[]).program, prog(&["ls", "-l"]));
+        assert_eq!(
+            cfg(&["-s", "ls", "-s", "--", "-v"], &[]).program,
+            prog(&["ls", "-s", "--", "-v"])
+        );
+        assert_eq!(
+            cfg(&["--", "-weird-name", "-h"], &[]).program,
+            prog(&["-weird-name", "-h"])
+        );
+        assert_eq!(
+            cfg(&["-e", "0", "sh", "-c", "exit 3"], &[]).program,
+            prog(&["sh", "-c", "exit 3"])
+        );
+    }
+
+    #[test]
+    fn table_of_options() {
+        let c = cfg(
+            &[
+                "-s", "-vvv", "-w", "-p", "SIGTERM", "-e", "143", "-e3", "--", "x",
+            ],
+            &[],
+        );
+        assert!(c.subreaper && c.warn_on_reap);
+        assert_eq!(c.verbosity, 4);
+        assert_eq!(c.parent_death_signal, Some(libc::SIGTERM));
+        assert!(c.remap.contains(143) && c.remap.contains(3) && !c.remap.contains(0));
+        assert_eq!(cfg(&["-sv", "x"], &[]).verbosity, 2);
+        assert_eq!(
+            cfg(&["-p", "kill", "x"], &[]).parent_death_signal,
+            Some(libc::SIGKILL)
+        );
+        assert_eq!(
+            cfg(&["-p", "10", "x"], &[]).parent_death_signal,
+            Some(libc::SIGUSR1)
+        );
+        assert_eq!(cfg(&["-g", "x"], &[]).delivery, Delivery::Group);
+        assert_eq!(cfg(&["-c", "x"], &[]).delivery, Delivery::Child);
+        assert_eq!(cfg(&["--child-only", "x"], &[]).delivery, Delivery::Child);
+        assert_eq!(cfg(&["-a", "x"], &[]).delivery, Delivery::All);
+        assert_eq!(
+            cfg(&["-g", "--broadcast", "x"], &[]).delivery,
+            Delivery::All
+        );
+        assert_eq!(
+            cfg(&["-t", "2s", "x"], &[]).grace_period,
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(cfg(&["--grace-period=0", "x"], &[]).grace_period, None);
+        assert!(cfg(&["--pause"], &[]).pause);
+        let r = cfg(&["-r", "TERM:QUIT", "--rewrite", "USR1:drop", "x"], &[]).rewrite;
+        assert_eq!(r.apply(libc::SIGTERM), Some(libc::SIGQUIT));
+        assert_eq!(r.apply(libc::SIGUSR1), None);
+        assert_eq!(r.apply(libc::SIGINT), Some(libc::SIGINT));
+    }
+
+    #[test]
+    fn table_of_environment() {
+        // tini's variables switch on when merely set, even empty or "0".
+        assert!(cfg(&["x"], &[("TINI_SUBREAPER", "")]).subreaper);
+        assert!(cfg(&["x"], &[("TINI_SUBREAPER", "0")]).subreaper);
+        assert_eq!(
+            cfg(&["x"], &[("TINI_KILL_PROCESS_GROUP", "")]).delivery,
+            Delivery::Group
+        );
+        assert_eq!(cfg(&["-vvv", "x"], &[("TINI_VERBOSITY", "0")]).verbosity, 0);
+        assert_eq!(cfg(&["x"], &[("TINI_VERBOSITY", "3")]).verbosity, 3);
+        assert_eq!(
+            cfg(&["x"], &[("TINI_CHILD_ONLY", "")]).delivery,
+            Delivery::Child
+        );
+        assert_eq!(
+            cfg(&["x"], &[("TINI_BROADCAST", "1")]).delivery,
+            Delivery::All
+        );
+        assert!(cfg(&["x"], &[("TINI_WARN_ON_REAP", "")]).warn_on_reap);
+        assert!(cfg(&[], &[("TINI_PAUSE", "")]).pause);
+        assert_eq!(
+            cfg(&["x"], &[("TINI_PDEATHSIG", "USR2")]).parent_death_signal,
+            Some(libc::SIGUSR2)
+        );
+        assert_eq!(
+            cfg(&["x"], &[("TINI_GRACE_PERIOD", "1500ms")]).grace_period,
+            Some(Duration::from_millis(1500))
+        );
+        // The option beats the variable.
+        assert_eq!(
+            cfg(&["-t", "3", "x"], &[("TINI_GRACE_PERIOD", "9")]).grace_period,
+            Some(Duration::from_secs(3))
+        );
+        let c = cfg(
+            &["x"],
+            &[
+                ("TINI_REMAP_EXIT", "143, 130"),
+                ("TINI_REWRITE", "TERM:QUIT,SIGRTMIN+1:10"),
+            ],
+        );
+        assert!(c.remap.contains(143) && c.remap.contains(130) && !c.remap.contains(1));
+        assert_eq!(c.rewrite.apply(libc::SIGTERM), Some(libc::SIGQUIT));
+        assert_eq!(c.rewrite.apply(signals::rt_min() + 1), Some(libc::SIGUSR1));
+        // Options come after the variable, so a later rule for the same signal wins.
+        let c = cfg(&["-r", "TERM:INT", "x"], &[("TINI_REWRITE", "TERM:QUIT")]);
+        assert_eq!(c.rewrite.apply(libc::SIGTERM), Some(libc::SIGINT));
+    }
+
+    #[test]
+    fn special_actions() {
+        assert_eq!(run(&["--version"], &[]), Ok(Action::Version));
+        assert_eq!(run(&["-h"], &[]), Ok(Action::Help));
+        assert_eq!(run(&["--help"], &[]), Ok(Action::Help));
+        assert_eq!(run(&["-l"], &[]), Ok(Action::License));
+        assert_eq!(run(&["-s", "-h", "x"], &[]), Ok(Action::Help));
+        // --version is special only alone: `tini-rs -- prog --version` runs prog.
+        assert_eq!(
+            cfg(&["--", "prog", "--version"], &[]).program,
+            prog(&["prog", "--version"])
+        );
+    }
+
+    #[test]
+    fn bad_input_is_a_usage_error() {
+        type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+        let cases: &[Case] = &[
+            (&["-x", "prog"], &[], "-x"),
+            (&["--nope", "prog"], &[], "--nope"),
+            (&["-e"], &[], "-e"),
+            (&["-p"], &[], "-p"),
+            (&["-e", "256", "x"], &[], "256"),
+            (&["-e", "x", "y"], &[], "'x'"),
+            (&["-e", "-1", "y"], &[], ""),
+            (&["-p", "SIGNOPE", "x"], &[], "SIGNOPE"),
+            (&["-p", "SIGSEGV", "x"], &[], "SIGSEGV"),
+            (&[], &[], "no program"),
+            (&["-s", "-v"], &[], "no program"),
+            (&["--pause", "x"], &[], "--pause"),
+            (&["-c", "-a", "x"], &[], "exclude"),
+            (&["-c", "x"], &[("TINI_KILL_PROCESS_GROUP", "")], "exclude"),
+            (&["-t", "soon", "x"], &[], "soon"),
+            (&["-t", "-1", "x"], &[], ""),
+            (&["-t", "48h", "x"], &[], "48h"),
+            (&["-r", "TERM", "x"], &[], "FROM:TO"),
+            (&["-r", "NOPE:TERM", "x"], &[], "NOPE"),
+            (&["-r", "TERM:NOPE", "x"], &[], "NOPE"),
+            (&["-r", "CHLD:TERM", "x"], &[], "never forwarded"),
+            (&["-r", "KILL:TERM", "x"], &[], "never forwarded"),
+            (&["-r", "TERM:32", "x"], &[], "reserved"),
+            (&["x"], &[("TINI_VERBOSITY", "loud")], "TINI_VERBOSITY"),
+            (&["x"], &[("TINI_REMAP_EXIT", "1,300")], "300"),
+            (&["x"], &[("TINI_REWRITE", "TERM:QUIT,bogus")], "bogus"),
+            (&["x"], &[("TINI_GRACE_PERIOD", "1.2.3s")], "1.2.3s"),
+            (&["--version", "x"], &[], "--version"),
+        ];
+        for (args, env, needle) in cases {
+            match run(args, env) {
+                Err(UsageError(msg)) => {
+                    assert!(
+                        msg.contains(needle),
+                        "{args:?} {env:?}: {msg:?} lacks {needle:?}"
+                    );
+                    assert!(
+                        !msg.contains('\n'),
+                        "{args:?}: message is not one line: {msg:?}"
+                    );
+                    assert!(!msg.is_empty());
+                }
+                other => unreachable!("{args:?} {env:?} should fail, gave {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn durations() {
+        let ok = [
+            ("10", 10_000),
+            ("10s", 10_000),
+            ("1.5s", 1_500),
+            ("250ms", 250),
+            ("2m", 120_000),
+            ("1h", 3_600_000),
+            ("0", 0),
+        ];
+        for (t, ms) in ok {
+            assert_eq!(parse_duration(t), Some(Duration::from_millis(ms)), "{t}");
+        }
+        for t in [
+            "", "s", "1.", ".5", "1..2", "5x", "-5", "1e3", "25h", "nan", "inf",
+        ] {
+            assert_eq!(parse_duration(t), None, "{t}");
+        }
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(parse_exit_code("0"), Ok(0));
+        assert_eq!(parse_exit_code("255"), Ok(255));
+        for bad in ["256", "-1", "", "x", "1.0", "99999999999999999999"] {
+            assert!(parse_exit_code(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rules() {
+        assert_eq!(parse_rule("TERM:QUIT"), Ok((libc::SIGTERM, libc::SIGQUIT)));
+        assert_eq!(
+            parse_rule("sigterm:sigint"),
+            Ok((libc::SIGTERM, libc::SIGINT))
+        );
+        assert_eq!(parse_rule("15:3"), Ok((15, 3)));
+        assert_eq!(parse_rule("USR1:drop"), Ok((libc::SIGUSR1, 0)));
+        assert_eq!(parse_rule("USR1:0"), Ok((libc::SIGUSR1, 0)));
+        assert_eq!(
+            parse_rule("RTMIN:RTMAX"),
+            Ok((signals::rt_min(), signals::rt_max()))
+        );
+        assert_eq!(parse_rule("TERM:KILL"), Ok((libc::SIGTERM, libc::SIGKILL)));
+    }
+}

@@ -1,0 +1,76 @@
+//! tini-rs: a tini-compatible init for containers.
+//!
+//! It runs as PID 1, starts one program, forwards every signal it receives to that
+//! program's process group, reaps every zombie re-parented to it, and exits with the
+//! program's status. [`run`] follows the start-up order: block signals, parent-death
+//! signal, subreaper, the "not PID 1" check, spawn, loop.
+
+pub mod cli;
+pub mod error;
+pub mod exit_code;
+pub mod logging;
+pub mod procs;
+pub mod reap;
+pub mod signals;
+pub mod spawn;
+pub mod supervise;
+pub mod sys;
+
+use log::warn;
+
+pub use cli::Config;
+pub use error::Error;
+use spawn::CallerSignals;
+use sys::SignalSet;
+
+/// Runs the init described by `cfg`; returns the process exit code. An `Err` is a set-up
+/// failure before the program ran (exit code 1).
+pub fn run(cfg: &Config) -> Result<u8, Error> {
+    let blocked = signals::blocked_set();
+    let caller = block_signals(&blocked)?;
+    if let Some(sig) = cfg.parent_death_signal {
+        sys::set_parent_death_signal(sig).map_err(Error::sys("prctl(PR_SET_PDEATHSIG)"))?;
+    }
+    if cfg.subreaper {
+        nix::sys::prctl::set_child_subreaper(true)
+            .map_err(Error::sys("prctl(PR_SET_CHILD_SUBREAPER)"))?;
+    }
+    warn_if_not_reaper(cfg.subreaper);
+    let main = if cfg.pause {
+        None
+    } else {
+        Some(spawn::spawn(&cfg.program, &caller)?)
+    };
+    Ok(supervise::Supervisor::new(cfg, blocked, main).run())
+}
+
+/// Blocks `blocked` and returns the caller's mask and ignored signals for the program.
+///
+/// A signal the caller ignored is set back to its default action here (it stays blocked,
+/// so the default never runs): an ignored SIGCHLD would make the kernel reap children
+/// behind our back. The child restores SIG_IGN before exec.
+fn block_signals(blocked: &SignalSet) -> Result<CallerSignals, Error> {
+    let mask = sys::block(blocked).map_err(Error::sys("sigprocmask"))?;
+    let mut ignored = SignalSet::empty();
+    for sig in 1..=sys::MAX_SIGNAL {
+        if !signals::is_blocked(sig) && !signals::FAULTS.contains(&sig) {
+            continue;
+        }
+        if sys::is_ignored(sig).map_err(Error::sys("sigaction"))? {
+            ignored.add(sig);
+            if signals::is_blocked(sig) {
+                sys::set_disposition(sig, libc::SIG_DFL).map_err(Error::sys("sigaction"))?;
+            }
+        }
+    }
+    Ok(CallerSignals { mask, ignored })
+}
+
+fn warn_if_not_reaper(subreaper: bool) {
+    if std::process::id() != 1 && !subreaper {
+        warn!(
+            "tini-rs is not PID 1 and not a child subreaper, so orphans are not re-parented \
+             to it and zombie reaping won't work (run it as PID 1, or use -s or TINI_SUBREAPER)"
+        );
+    }
+}

@@ -1,0 +1,228 @@
+//! Signal names, the set tini-rs blocks, and which signals are forwarded.
+//!
+//! Every signal is blocked except the synchronous fault signals (a fault in tini-rs itself
+//! must kill it with a core, not be swallowed), SIGKILL and SIGSTOP (which cannot be), and
+//! glibc's two internal real-time signals. Blocked signals are fetched with `sigtimedwait`.
+
+use crate::sys::{self, MAX_SIGNAL, SignalSet};
+
+/// The standard signal names by number (index = number); real-time ones are computed.
+const NAMES: [&str; 32] = [
+    "", "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
+    "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
+    "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+];
+
+/// Faults raised by the CPU or by `abort`: left at their default action, never forwarded.
+pub const FAULTS: [i32; 7] = [
+    libc::SIGFPE,
+    libc::SIGILL,
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGABRT,
+    libc::SIGTRAP,
+    libc::SIGSYS,
+];
+
+/// First real-time signal available to programs (glibc keeps 32 and 33 for itself).
+pub fn rt_min() -> i32 {
+    libc::SIGRTMIN()
+}
+
+/// Last real-time signal.
+pub fn rt_max() -> i32 {
+    libc::SIGRTMAX()
+}
+
+/// `SIGTERM`, `SIGRTMIN+3`, `SIGRTMAX`, or `SIG42` for numbers with no name.
+pub fn name(sig: i32) -> String {
+    let (min, max) = (rt_min(), rt_max());
+    if let Some(n) = usize::try_from(sig).ok().and_then(|i| NAMES.get(i)) {
+        if !n.is_empty() {
+            return format!("SIG{n}");
+        }
+    }
+    if sig == min {
+        "SIGRTMIN".to_string()
+    } else if sig == max {
+        "SIGRTMAX".to_string()
+    } else if sig > min && sig < max {
+        format!("SIGRTMIN+{}", sig - min)
+    } else {
+        format!("SIG{sig}")
+    }
+}
+
+/// Parses a signal: `TERM`, `SIGTERM`, `term`, `15`, `RTMIN+2`, `SIGRTMAX-1`.
+/// Returns `None` for anything that is not a signal number of this system (1..=64).
+pub fn parse(text: &str) -> Option<i32> {
+    let t = text.trim();
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        return t
+            .parse::<i32>()
+            .ok()
+            .filter(|n| (1..=MAX_SIGNAL).contains(n));
+    }
+    let upper = t.to_ascii_uppercase();
+    let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
+    if let Some(i) = NAMES.iter().position(|n| !n.is_empty() && *n == bare) {
+        return i32::try_from(i).ok();
+    }
+    // Common aliases.
+    match bare {
+        "IOT" => return Some(libc::SIGABRT),
+        "POLL" => return Some(libc::SIGIO),
+        "CLD" => return Some(libc::SIGCHLD),
+        _ => {}
+    }
+    let (min, max) = (rt_min(), rt_max());
+    let rt = |base: i32, rest: &str, sign: i32| -> Option<i32> {
+        if rest.is_empty() {
+            return Some(base);
+        }
+        let off: i32 = rest.parse().ok()?;
+        let n = base + sign * off;
+        (min..=max).contains(&n).then_some(n)
+    };
+    if let Some(rest) = bare.strip_prefix("RTMIN") {
+        return match rest.strip_prefix('+') {
+            Some(r) if !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()) => rt(min, r, 1),
+            None if rest.is_empty() => Some(min),
+            _ => None,
+        };
+    }
+    if let Some(rest) = bare.strip_prefix("RTMAX") {
+        return match rest.strip_prefix('-') {
+            Some(r) if !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()) => rt(max, r, -1),
+            None if rest.is_empty() => Some(max),
+            _ => None,
+        };
+    }
+    None
+}
+
+/// Whether tini-rs waits for `sig` (blocks it) at all.
+pub fn is_blocked(sig: i32) -> bool {
+    (1..=MAX_SIGNAL).contains(&sig)
+        && sig != libc::SIGKILL
+        && sig != libc::SIGSTOP
+        && !FAULTS.contains(&sig)
+        && !(sig > libc::SIGSYS && sig < rt_min())
+}
+
+/// Whether a received `sig` is passed on to the program: every blocked signal except
+/// SIGCHLD (it drives reaping) and SIGTTIN/SIGTTOU (tini-rs may touch a terminal whose
+/// foreground group it gave to the program; those are about tini-rs, not the program).
+pub fn is_forwardable(sig: i32) -> bool {
+    is_blocked(sig) && !matches!(sig, libc::SIGCHLD | libc::SIGTTIN | libc::SIGTTOU)
+}
+
+/// The set tini-rs blocks and waits on.
+pub fn blocked_set() -> SignalSet {
+    let mut set = SignalSet::empty();
+    for sig in (1..=MAX_SIGNAL).filter(|s| is_blocked(*s)) {
+        set.add(sig);
+    }
+    set
+}
+
+/// Whether a SIGPIPE was raised by tini-rs itself (a write to a broken stderr): the kernel
+/// sends it with SI_USER from the writer's own PID. Such a signal is not the program's.
+pub fn is_self_raised_pipe(r: &sys::Received, own_pid: i32) -> bool {
+    r.signo == libc::SIGPIPE && r.code == libc::SI_USER && r.pid == own_pid
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_for_every_signal() {
+        for sig in 1..=MAX_SIGNAL {
+            let n = name(sig);
+            if sig > libc::SIGSYS && sig < rt_min() {
+                assert_eq!(n, format!("SIG{sig}"));
+                continue;
+            }
+            assert_eq!(parse(&n), Some(sig), "{n}");
+            assert_eq!(parse(n.trim_start_matches("SIG")), Some(sig), "{n}");
+            assert_eq!(parse(&n.to_lowercase()), Some(sig), "{n}");
+            assert_eq!(parse(&sig.to_string()), Some(sig));
+        }
+    }
+
+    #[test]
+    fn known_names() {
+        assert_eq!(name(libc::SIGTERM), "SIGTERM");
+        assert_eq!(name(libc::SIGWINCH), "SIGWINCH");
+        assert_eq!(name(rt_min()), "SIGRTMIN");
+        assert_eq!(name(rt_min() + 3), "SIGRTMIN+3");
+        assert_eq!(name(rt_max()), "SIGRTMAX");
+        assert_eq!(parse("SIGRTMAX-2"), Some(rt_max() - 2));
+        assert_eq!(parse("iot"), Some(libc::SIGABRT));
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_signal() {
+        for bad in [
+            "",
+            "0",
+            "65",
+            "-1",
+            "SIGNOPE",
+            "TERMX",
+            "SIG",
+            "RTMIN+",
+            "RTMIN-1",
+            "RTMAX+1",
+            "RTMIN+99",
+            "1x",
+            "+5",
+            " ",
+            "SIGRTMIN+-1",
+        ] {
+            assert_eq!(parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn blocked_and_forwarded_sets() {
+        for sig in FAULTS {
+            assert!(!is_blocked(sig), "{}", name(sig));
+        }
+        for sig in [libc::SIGKILL, libc::SIGSTOP, 32, 33, 0, 65] {
+            assert!(!is_blocked(sig), "{sig}");
+        }
+        for sig in [libc::SIGCHLD, libc::SIGTTIN, libc::SIGTTOU] {
+            assert!(is_blocked(sig) && !is_forwardable(sig), "{}", name(sig));
+        }
+        let forwarded: Vec<i32> = (1..=MAX_SIGNAL).filter(|s| is_forwardable(*s)).collect();
+        let standard = [
+            1, 2, 3, 10, 12, 13, 14, 15, 16, 18, 20, 23, 24, 25, 26, 27, 28, 29, 30,
+        ];
+        let mut want: Vec<i32> = standard.to_vec();
+        want.extend(rt_min()..=rt_max());
+        assert_eq!(forwarded, want);
+    }
+
+    #[test]
+    fn self_raised_sigpipe_is_recognised() {
+        let own = sys::Received {
+            signo: libc::SIGPIPE,
+            code: libc::SI_USER,
+            pid: 42,
+        };
+        assert!(is_self_raised_pipe(&own, 42));
+        assert!(!is_self_raised_pipe(&own, 7));
+        let queued = sys::Received {
+            code: libc::SI_QUEUE,
+            ..own
+        };
+        assert!(!is_self_raised_pipe(&queued, 42));
+        let term = sys::Received {
+            signo: libc::SIGTERM,
+            ..own
+        };
+        assert!(!is_self_raised_pipe(&term, 42));
+    }
+}

@@ -1,0 +1,235 @@
+//! The loop PID 1 lives in after the spawn: wait for a signal, reap on SIGCHLD, forward
+//! everything else, and decide when to exit.
+//!
+//! Nothing here is fatal: after the program started, every error is logged and the loop
+//! goes on. There is no periodic wake-up: `sigtimedwait` waits without a timeout unless a
+//! grace-period deadline is pending.
+
+use std::time::{Duration, Instant};
+
+use log::{debug, error, info, trace, warn};
+use nix::errno::Errno;
+
+use crate::cli::{Config, Delivery};
+use crate::exit_code::{Outcome, raw_code};
+use crate::signals;
+use crate::sys::{self, SignalSet};
+use crate::{procs, reap};
+
+/// How long to wait for processes to vanish after SIGKILL before giving up on them
+/// (a process in uninterruptible sleep can outlive its SIGKILL for a while).
+const AFTER_KILL: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// The program runs (or pause mode waits for SIGTERM/SIGINT).
+    Running,
+    /// The program is gone; the rest got SIGTERM and have until the deadline.
+    Grace(Instant),
+    /// The rest got SIGKILL; wait a little for them to be reaped.
+    Killed(Instant),
+}
+
+/// State of the running init.
+pub struct Supervisor<'a> {
+    cfg: &'a Config,
+    blocked: SignalSet,
+    own_pid: i32,
+    is_pid1: bool,
+    /// The program's PID while it has not been reaped.
+    main: Option<i32>,
+    /// The program's PID, kept after it is reaped (its process group may live on).
+    main_pgid: Option<i32>,
+    /// The program's exit code (before `-e`), once known.
+    code: Option<u8>,
+    phase: Phase,
+    no_children: bool,
+}
+
+impl<'a> Supervisor<'a> {
+    pub fn new(cfg: &'a Config, blocked: SignalSet, main: Option<i32>) -> Self {
+        let own_pid = std::process::id() as i32;
+        Supervisor {
+            cfg,
+            blocked,
+            own_pid,
+            is_pid1: own_pid == 1,
+            main,
+            main_pgid: main,
+            code: None,
+            phase: Phase::Running,
+            no_children: false,
+        }
+    }
+
+    /// Runs until the program has exited (and, with a grace period, everything else too);
+    /// returns the exit code after `-e` remapping.
+    pub fn run(mut self) -> u8 {
+        // A child may have died before we started waiting; its SIGCHLD is pending anyway,
+        // so no explicit drain is needed here.
+        loop {
+            if let Some(code) = self.finished() {
+                return self.cfg.remap.apply(code);
+            }
+            let timeout = self
+                .deadline()
+                .map(|d| d.saturating_duration_since(Instant::now()));
+            match sys::wait_signal(&self.blocked, timeout) {
+                Ok(r) => self.on_signal(r),
+                Err(Errno::EAGAIN) => self.on_deadline(),
+                Err(Errno::EINTR) => {}
+                Err(e) => {
+                    // sigtimedwait fails only for invalid arguments, which we never pass.
+                    error!("sigtimedwait failed: {}", crate::error::strerror(e));
+                    if let Some(code) = self.code {
+                        return self.cfg.remap.apply(code);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The exit code, once tini-rs may exit.
+    fn finished(&self) -> Option<u8> {
+        let code = self.code?;
+        match self.phase {
+            Phase::Running => Some(code),
+            _ if self.no_children => Some(code),
+            _ => None,
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Running => None,
+            Phase::Grace(d) | Phase::Killed(d) => Some(d),
+        }
+    }
+
+    fn on_signal(&mut self, r: sys::Received) {
+        if r.signo == libc::SIGCHLD {
+            debug!("Received SIGCHLD");
+            self.on_sigchld();
+            return;
+        }
+        if !signals::is_forwardable(r.signo) {
+            trace!("Not forwarding {}", signals::name(r.signo));
+            return;
+        }
+        if signals::is_self_raised_pipe(&r, self.own_pid) {
+            debug!("Ignoring SIGPIPE raised by tini-rs's own write");
+            return;
+        }
+        let Some(sig) = self.cfg.rewrite.apply(r.signo) else {
+            debug!("Dropping {} (rewrite rule)", signals::name(r.signo));
+            return;
+        };
+        if self.cfg.pause && self.code.is_none() && matches!(sig, libc::SIGTERM | libc::SIGINT) {
+            info!("Pause mode: {} received, exiting", signals::name(sig));
+            self.main_done(0);
+            return;
+        }
+        self.forward(sig);
+    }
+
+    fn on_sigchld(&mut self) {
+        let d = reap::drain(self.main, self.cfg.warn_on_reap);
+        self.no_children = d.no_children;
+        if let Some(outcome) = d.main {
+            match outcome {
+                Outcome::Exited(n) => info!("Main child exited normally (with status '{n}')"),
+                Outcome::Signaled(s) => {
+                    info!(
+                        "Main child exited with signal (with signal '{}')",
+                        signals::name(s)
+                    )
+                }
+            }
+            self.main = None;
+            self.main_done(raw_code(outcome));
+        }
+    }
+
+    /// The program is over (or pause mode was told to stop): exit now, or start the grace
+    /// period if one is configured and anything of ours is left.
+    fn main_done(&mut self, code: u8) {
+        self.code = Some(code);
+        let Some(grace) = self.cfg.grace_period else {
+            return;
+        };
+        if self.no_children {
+            return;
+        }
+        info!("Sending SIGTERM to the remaining processes, grace period {grace:?}");
+        self.signal_everything(libc::SIGTERM);
+        self.phase = Phase::Grace(Instant::now() + grace);
+    }
+
+    fn on_deadline(&mut self) {
+        match self.phase {
+            Phase::Running => {}
+            Phase::Grace(_) => {
+                warn!("Grace period over: sending SIGKILL to the remaining processes");
+                self.signal_everything(libc::SIGKILL);
+                self.phase = Phase::Killed(Instant::now() + AFTER_KILL);
+            }
+            Phase::Killed(_) => {
+                warn!("Processes remain after SIGKILL; exiting anyway");
+                self.no_children = true;
+            }
+        }
+    }
+
+    /// Forwards `sig` according to the delivery mode.
+    fn forward(&self, sig: i32) {
+        debug!("Passing signal: '{}'", signals::name(sig));
+        match self.cfg.delivery {
+            Delivery::All => self.signal_everything(sig),
+            Delivery::Child => {
+                if let Some(pid) = self.main {
+                    deliver(pid, sig);
+                }
+            }
+            Delivery::Group => {
+                let Some(pgid) = self.main_pgid else {
+                    return;
+                };
+                deliver(-pgid, sig);
+                // A program that moved itself to another group must still get the signal
+                // (tini -g loses it).
+                if let Some(pid) = self.main {
+                    if sys::getpgid(pid).is_ok_and(|g| g != pgid) {
+                        deliver(pid, sig);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends `sig` to every process tini-rs is responsible for.
+    fn signal_everything(&self, sig: i32) {
+        if self.is_pid1 {
+            deliver(-1, sig);
+        } else {
+            for pid in procs::descendants(self.own_pid) {
+                deliver(pid, sig);
+            }
+        }
+    }
+}
+
+/// `kill`, with ESRCH (the target just died) being normal.
+fn deliver(target: i32, sig: i32) {
+    match sys::kill(target, sig) {
+        Ok(()) => {}
+        Err(Errno::ESRCH) => debug!(
+            "No process to receive {} (target {target})",
+            signals::name(sig)
+        ),
+        Err(e) => warn!(
+            "Sending {} to {target} failed: {}",
+            signals::name(sig),
+            crate::error::strerror(e)
+        ),
+    }
+}

@@ -1,0 +1,346 @@
+//! The only module with `unsafe`: thin, safe wrappers over the libc calls that nix does
+//! not cover (raw signal numbers for real-time signals, `sigtimedwait`, the fork/exec
+//! child side).
+//!
+//! Every wrapper returns the call's result; none of them panics. The child side of
+//! [`spawn`] runs between `fork` and `exec` and therefore does only async-signal-safe
+//! work: no allocation, no logging, no locks.
+#![allow(unsafe_code)]
+
+use std::ffi::{CStr, c_char, c_int};
+use std::os::fd::RawFd;
+use std::time::Duration;
+
+use nix::errno::Errno;
+
+/// Highest signal number on Linux (the last real-time signal).
+pub const MAX_SIGNAL: i32 = 64;
+
+/// A set of signal numbers, any of 1..=64 (standard and real-time).
+#[derive(Clone, Copy)]
+pub struct SignalSet(libc::sigset_t);
+
+impl SignalSet {
+    /// The empty set.
+    pub fn empty() -> Self {
+        // SAFETY: sigset_t is plain data; sigemptyset fully initialises it and cannot
+        // fail for a valid pointer.
+        let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `set` is a valid, writable sigset_t.
+        unsafe { libc::sigemptyset(&mut set) };
+        SignalSet(set)
+    }
+
+    /// Adds `sig`; numbers out of range are ignored (sigaddset reports EINVAL).
+    pub fn add(&mut self, sig: i32) {
+        // SAFETY: `self.0` is an initialised sigset_t; an invalid number only returns EINVAL.
+        unsafe { libc::sigaddset(&mut self.0, sig) };
+    }
+
+    /// Whether `sig` is in the set.
+    pub fn contains(&self, sig: i32) -> bool {
+        // SAFETY: `self.0` is an initialised sigset_t; sigismember only reads it.
+        unsafe { libc::sigismember(&self.0, sig) == 1 }
+    }
+}
+
+/// Replaces the calling thread's signal mask with `set`; returns the previous mask.
+pub fn set_mask(how: c_int, set: &SignalSet) -> Result<SignalSet, Errno> {
+    let mut old = SignalSet::empty();
+    // SAFETY: both pointers are valid sigset_t values owned by this frame.
+    let rc = unsafe { libc::sigprocmask(how, &set.0, &mut old.0) };
+    Errno::result(rc).map(|_| old)
+}
+
+/// Block every signal in `set`; returns the caller's mask.
+pub fn block(set: &SignalSet) -> Result<SignalSet, Errno> {
+    set_mask(libc::SIG_BLOCK, set)
+}
+
+/// What `sigtimedwait` told about one signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Received {
+    pub signo: i32,
+    pub code: i32,
+    pub pid: i32,
+}
+
+/// Waits for one signal of `set` (which must be blocked). `None` waits without limit, so an
+/// idle init never wakes up. Returns `Err(EAGAIN)` when the timeout expires.
+pub fn wait_signal(set: &SignalSet, timeout: Option<Duration>) -> Result<Received, Errno> {
+    let ts = timeout.map(|d| libc::timespec {
+        tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_nsec: libc::c_long::from(d.subsec_nanos() as i32),
+    });
+    let ts_ptr = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: siginfo_t is plain data that the kernel fills in.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` and `info` are valid; `ts_ptr` is null or points to `ts`, alive here.
+    let rc = unsafe { libc::sigtimedwait(&set.0, &mut info, ts_ptr) };
+    Errno::result(rc)?;
+    // SAFETY: for every signal the kernel fills si_pid's slot (zero where not meaningful);
+    // reading it is reading plain data of the union.
+    let pid = unsafe { info.si_pid() };
+    Ok(Received {
+        signo: rc,
+        code: info.si_code,
+        pid,
+    })
+}
+
+/// `kill(pid, sig)` with a raw signal number (nix's `Signal` lacks the real-time ones).
+pub fn kill(pid: i32, sig: i32) -> Result<(), Errno> {
+    // SAFETY: kill has no memory-safety preconditions.
+    Errno::result(unsafe { libc::kill(pid, sig) }).map(drop)
+}
+
+/// `getpgid(pid)`.
+pub fn getpgid(pid: i32) -> Result<i32, Errno> {
+    // SAFETY: getpgid has no memory-safety preconditions.
+    Errno::result(unsafe { libc::getpgid(pid) })
+}
+
+/// Whether `sig`'s disposition is SIG_IGN.
+pub fn is_ignored(sig: i32) -> Result<bool, Errno> {
+    // SAFETY: a zeroed sigaction is a valid out-parameter; a null `act` only queries.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: `old` is valid and writable.
+    Errno::result(unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) })?;
+    Ok(old.sa_sigaction == libc::SIG_IGN)
+}
+
+/// Sets `sig`'s disposition to `handler` (SIG_DFL or SIG_IGN only).
+pub fn set_disposition(sig: i32, handler: libc::sighandler_t) -> Result<(), Errno> {
+    // SAFETY: only the plain dispositions SIG_DFL / SIG_IGN are installed, never a function
+    // pointer, so no handler code can run.
+    unsafe { raw_set_disposition(sig, handler) }
+}
+
+/// # Safety
+/// `handler` must be SIG_DFL or SIG_IGN. Async-signal-safe (only `sigaction`).
+unsafe fn raw_set_disposition(sig: i32, handler: libc::sighandler_t) -> Result<(), Errno> {
+    // SAFETY: zeroed sigaction = empty mask, no flags; the caller guarantees the handler.
+    let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
+    act.sa_sigaction = handler;
+    // SAFETY: `act` is valid; a null `oldact` is allowed.
+    Errno::result(unsafe { libc::sigaction(sig, &act, std::ptr::null_mut()) }).map(drop)
+}
+
+/// `prctl(PR_SET_PDEATHSIG, sig)` with a raw signal number.
+pub fn set_parent_death_signal(sig: i32) -> Result<(), Errno> {
+    // SAFETY: PR_SET_PDEATHSIG takes an integer argument; no pointers are passed.
+    let rc = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::c_ulong::from(sig as u32)) };
+    Errno::result(rc).map(drop)
+}
+
+/// Which step of the child's set-up failed, sent to the parent with the errno.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ChildStep {
+    Setpgid = 1,
+    Tcsetpgrp = 2,
+    Signals = 3,
+    Exec = 4,
+}
+
+impl ChildStep {
+    /// Decodes the byte the child wrote.
+    pub fn from_byte(b: u8) -> Option<Self> {
+        match b {
+            1 => Some(Self::Setpgid),
+            2 => Some(Self::Tcsetpgrp),
+            3 => Some(Self::Signals),
+            4 => Some(Self::Exec),
+            _ => None,
+        }
+    }
+}
+
+/// Everything the child needs, prepared (allocated) by the parent before `fork`.
+pub struct ExecPlan {
+    /// Paths to try in order (PATH search done in the parent), NUL-terminated.
+    pub candidates: Vec<std::ffi::CString>,
+    /// argv as pointers into the caller's strings, null-terminated.
+    pub argv: Vec<*const c_char>,
+    /// `["/bin/sh", <candidate>, argv[1..]..., NULL]`; slot 1 is filled in by the child for
+    /// a file without `#!` (execvp's ENOEXEC fallback).
+    pub sh_argv: Vec<*const c_char>,
+    /// The caller's signal mask, restored just before exec.
+    pub caller_mask: SignalSet,
+    /// Signals the caller ignored, restored to SIG_IGN before exec.
+    pub caller_ignored: SignalSet,
+    /// Make the child's group the terminal's foreground group (stdin is our terminal).
+    pub take_terminal: bool,
+    /// Write end of the CLOEXEC error pipe.
+    pub report_fd: RawFd,
+    /// Exit code to use for each exec errno is chosen by this function (async-signal-safe).
+    pub exec_exit_code: fn(i32) -> u8,
+}
+
+const SH: &CStr = c"/bin/sh";
+
+/// Forks; the child sets itself up and execs `plan`, the parent gets the child's PID.
+pub fn spawn(plan: &mut ExecPlan) -> Result<i32, Errno> {
+    // SAFETY: tini-rs is single-threaded when it forks (no thread is ever started), so the
+    // child may use any async-signal-safe call; `child` uses only those and never returns.
+    let pid = unsafe { libc::fork() };
+    match pid {
+        -1 => Err(Errno::last()),
+        // SAFETY: we are the freshly forked child of a single-threaded process.
+        0 => unsafe { child(plan) },
+        pid => Ok(pid),
+    }
+}
+
+/// # Safety
+/// Must only run in the child right after `fork` of a single-threaded process.
+unsafe fn child(plan: &mut ExecPlan) -> ! {
+    // SAFETY: every call below is async-signal-safe and gets valid pointers from `plan`,
+    // which was fully built before fork and is a private copy in this process.
+    unsafe {
+        if libc::setpgid(0, 0) != 0 {
+            fail(plan.report_fd, ChildStep::Setpgid, 1);
+        }
+        if plan.take_terminal && libc::tcsetpgrp(0, libc::getpgrp()) != 0 {
+            // Not a terminal, or no longer ours: the program simply does not get it.
+            let e = *libc::__errno_location();
+            if e != libc::ENOTTY && e != libc::ENXIO && e != libc::EBADF {
+                fail(plan.report_fd, ChildStep::Tcsetpgrp, 1);
+            }
+        }
+        for sig in 1..=MAX_SIGNAL {
+            if plan.caller_ignored.contains(sig) && raw_set_disposition(sig, libc::SIG_IGN).is_err()
+            {
+                fail(plan.report_fd, ChildStep::Signals, 1);
+            }
+        }
+        if libc::sigprocmask(libc::SIG_SETMASK, &plan.caller_mask.0, std::ptr::null_mut()) != 0 {
+            fail(plan.report_fd, ChildStep::Signals, 1);
+        }
+        let env = environ_ptr();
+        let mut first_eacces = false;
+        let mut last = libc::ENOENT;
+        for cand in &plan.candidates {
+            libc::execve(cand.as_ptr(), plan.argv.as_ptr(), env);
+            let e = *libc::__errno_location();
+            match e {
+                libc::ENOEXEC => {
+                    if !is_elf(cand.as_ptr()) {
+                        // A file without `#!`: run it with /bin/sh, as execvp and tini do.
+                        if let Some(slot) = plan.sh_argv.get_mut(1) {
+                            *slot = cand.as_ptr();
+                        }
+                        libc::execve(SH.as_ptr(), plan.sh_argv.as_ptr(), env);
+                        last = *libc::__errno_location();
+                    } else {
+                        last = libc::ENOEXEC;
+                    }
+                    break;
+                }
+                libc::EACCES => {
+                    first_eacces = true;
+                    last = e;
+                }
+                libc::ENOENT | libc::ENOTDIR | libc::ESTALE | libc::ENODEV | libc::ETIMEDOUT => {
+                    last = e;
+                }
+                _ => {
+                    last = e;
+                    break;
+                }
+            }
+        }
+        if first_eacces && (last == libc::ENOENT || last == libc::ENOTDIR) {
+            last = libc::EACCES;
+        }
+        *libc::__errno_location() = last;
+        fail(plan.report_fd, ChildStep::Exec, (plan.exec_exit_code)(last))
+    }
+}
+
+/// # Safety
+/// Child side only. Writes `[step, errno (4 bytes LE)]` to the report pipe and `_exit`s.
+unsafe fn fail(fd: RawFd, step: ChildStep, code: u8) -> ! {
+    // SAFETY: errno location is thread-local and valid; `msg` lives on this stack frame;
+    // write and _exit are async-signal-safe.
+    unsafe {
+        let e = *libc::__errno_location();
+        let b = e.to_le_bytes();
+        let msg = [step as u8, b[0], b[1], b[2], b[3]];
+        // A failed write only loses the detail; the exit code still tells the story.
+        let _ = libc::write(fd, msg.as_ptr().cast(), msg.len());
+        libc::_exit(c_int::from(code))
+    }
+}
+
+/// # Safety
+/// `path` must be a valid C string. Async-signal-safe (open/read/close).
+unsafe fn is_elf(path: *const c_char) -> bool {
+    // SAFETY: `path` is valid per the contract; `buf` is a local buffer of the given size.
+    unsafe {
+        let fd = libc::open(path, libc::O_RDONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return false;
+        }
+        let mut buf = [0u8; 4];
+        let n = libc::read(fd, buf.as_mut_ptr().cast(), buf.len());
+        libc::close(fd);
+        n == 4 && buf == *b"\x7fELF"
+    }
+}
+
+unsafe extern "C" {
+    static environ: *const *const c_char;
+}
+
+fn environ_ptr() -> *const *const c_char {
+    // SAFETY: `environ` is libc's process environment; tini-rs never modifies it, so the
+    // program gets the caller's environment byte for byte.
+    unsafe { environ }
+}
+
+/// A child's wait status, decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Exited(i32),
+    Signaled(i32),
+    /// Stopped or continued: only reported if asked for, which tini-rs never does.
+    Other,
+}
+
+/// `waitpid(-1, &status, WNOHANG)`: `Ok(None)` when children remain but none has exited.
+/// Uses the raw status because nix cannot represent a death by a real-time signal.
+pub fn wait_any_nohang() -> Result<Option<(i32, Status)>, Errno> {
+    let mut status: c_int = 0;
+    // SAFETY: `status` is a valid out-parameter on this frame.
+    let pid = Errno::result(unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) })?;
+    if pid == 0 {
+        return Ok(None);
+    }
+    let decoded = if libc::WIFEXITED(status) {
+        Status::Exited(libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        Status::Signaled(libc::WTERMSIG(status))
+    } else {
+        Status::Other
+    };
+    Ok(Some((pid, decoded)))
+}
+
+/// A pipe whose both ends are close-on-exec and numbered 3 or above, so that it never
+/// takes the place of a closed stdin, stdout or stderr.
+pub fn report_pipe() -> Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd), Errno> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    let lift = |fd: OwnedFd| -> Result<OwnedFd, Errno> {
+        if fd.as_raw_fd() > 2 {
+            return Ok(fd);
+        }
+        let new = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(3))?;
+        // SAFETY: `new` was just returned by F_DUPFD_CLOEXEC, so it is a fresh fd we own.
+        Ok(unsafe { OwnedFd::from_raw_fd(new) })
+    };
+    Ok((lift(r)?, lift(w)?))
+}
