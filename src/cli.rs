@@ -293,25 +293,35 @@ pub fn parse_exit_code(text: &str) -> Result<u8, UsageError> {
 }
 
 /// A duration: `10`, `10s`, `1.5s`, `500ms`, `2m`, `1h` (plain numbers are seconds).
+/// Integer arithmetic only: no float parsing code in the binary, no rounding surprises.
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let t = text.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let scale = match unit.trim() {
-        "" | "s" | "sec" | "secs" => 1.0,
-        "ms" => 0.001,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
+    let unit_nanos: u128 = match unit.trim() {
+        "" | "s" | "sec" | "secs" => 1_000_000_000,
+        "ms" => 1_000_000,
+        "m" | "min" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
         _ => return None,
     };
-    if num.is_empty() || num.starts_with('.') || num.ends_with('.') || num.matches('.').count() > 1
-    {
+    let (whole, frac) = num.split_once('.').unwrap_or((num, ""));
+    let digits = |s: &str| !s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || (num.contains('.') && !digits(frac)) {
         return None;
     }
-    let secs = num.parse::<f64>().ok()? * scale;
-    let d = Duration::try_from_secs_f64(secs).ok()?;
+    let whole: u128 = whole.parse().ok()?;
+    // frac = "5" means 5/10 of the unit; scale to nanoseconds of the unit.
+    let mut frac_nanos: u128 = 0;
+    let mut scale = unit_nanos;
+    for b in frac.bytes() {
+        scale /= 10;
+        frac_nanos += u128::from(b - b'0') * scale;
+    }
+    let nanos = whole.checked_mul(unit_nanos)?.checked_add(frac_nanos)?;
+    let d = Duration::from_nanos(u64::try_from(nanos).ok()?);
     (d <= MAX_GRACE).then_some(d)
 }
 
@@ -568,6 +578,10 @@ mod tests {
             ("2m", 120_000),
             ("1h", 3_600_000),
             ("0", 0),
+            ("1.25s", 1_250),
+            ("0.001", 1),
+            ("2.5m", 150_000),
+            ("24h", 86_400_000),
         ];
         for (t, ms) in ok {
             assert_eq!(parse_duration(t), Some(Duration::from_millis(ms)), "{t}");

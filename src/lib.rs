@@ -29,7 +29,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
     let blocked = signals::blocked_set();
     let caller = block_signals(&blocked)?;
     if let Some(sig) = cfg.parent_death_signal {
-        sys::set_parent_death_signal(sig).map_err(Error::sys("prctl(PR_SET_PDEATHSIG)"))?;
+        set_parent_death_signal(sig)?;
     }
     if cfg.subreaper {
         nix::sys::prctl::set_child_subreaper(true)
@@ -64,6 +64,18 @@ fn block_signals(blocked: &SignalSet) -> Result<CallerSignals, Error> {
         }
     }
     Ok(CallerSignals { mask, ignored })
+}
+
+/// Arms the parent-death signal. A parent that died before the prctl would never send it,
+/// so that case is caught by comparing the parent PID before and after, and the signal is
+/// raised at once (it is blocked, so it waits for the loop and is forwarded).
+fn set_parent_death_signal(sig: i32) -> Result<(), Error> {
+    let parent = nix::unistd::getppid();
+    sys::set_parent_death_signal(sig).map_err(Error::sys("prctl(PR_SET_PDEATHSIG)"))?;
+    if nix::unistd::getppid() != parent {
+        sys::kill(std::process::id() as i32, sig).map_err(Error::sys("kill"))?;
+    }
+    Ok(())
 }
 
 fn warn_if_not_reaper(subreaper: bool) {
