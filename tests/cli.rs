@@ -1,0 +1,320 @@
+//! The command line as users and Docker see it: every bad input is a one-line message plus
+//! the usage line on stderr, exit 1, and no program run; `--version`, `-h`, `-l`; POSIX
+//! parsing (options after the program belong to the program). Each case runs both as a
+//! plain process and as PID 1.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+use common::*;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A path in the temp directory that no other test (or run) uses; removed on drop.
+struct Marker(PathBuf);
+
+impl Marker {
+    fn new(tag: &str) -> Marker {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::SeqCst);
+        let p = std::env::temp_dir().join(format!("tini-rs-cli-{}-{n}-{tag}", std::process::id()));
+        let _ = std::fs::remove_file(&p);
+        Marker(p)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+
+    fn exists(&self) -> bool {
+        self.0.exists()
+    }
+}
+
+impl Drop for Marker {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The first line of the usage text (printed by `-h` and after every usage error).
+fn usage_line() -> String {
+    let out = run(tini(Mode::Plain, &["-h"]));
+    assert_eq!(out.code(), 0, "{out}");
+    out.stdout.lines().next().unwrap().to_string()
+}
+
+/// Runs `args` (where the token "PROG" is replaced by `touch <marker>`) with `env` set and
+/// checks the usage-error contract: exit 1, nothing on stdout, exactly two stderr lines
+/// (`tini-rs: <message containing needle>` and the usage line), and the program never ran.
+fn assert_usage_error(args: &[&str], env: &[(&str, &str)], needle: &str) {
+    let usage = usage_line();
+    for mode in MODES {
+        let marker = Marker::new("touched");
+        let mut full: Vec<&str> = Vec::new();
+        for a in args {
+            if *a == "PROG" {
+                full.extend(["touch", marker.path()]);
+            } else {
+                full.push(a);
+            }
+        }
+        let mut cmd = tini(mode, &full);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = run(cmd);
+        let what = format!("{mode:?} args {full:?} env {env:?}\n{out}");
+        assert_eq!(out.code(), 1, "{what}");
+        assert_eq!(out.stdout, "", "{what}");
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        assert_eq!(lines.len(), 2, "expected message + usage line: {what}");
+        let msg = lines.first().unwrap();
+        assert!(msg.starts_with("tini-rs: "), "{what}");
+        assert!(
+            msg.len() > "tini-rs: ".len() + 5,
+            "message too short: {what}"
+        );
+        assert!(msg.contains(needle), "message lacks {needle:?}: {what}");
+        assert_eq!(lines.get(1).unwrap(), &usage, "{what}");
+        assert!(out.stderr.ends_with('\n'), "{what}");
+        assert!(!marker.exists(), "the program ran: {what}");
+    }
+}
+
+#[test]
+fn usage_line_names_the_grammar() {
+    let u = usage_line();
+    assert!(u.starts_with("Usage: tini-rs "), "{u}");
+    for part in ["[OPTIONS]", "PROGRAM", "--pause", "--version"] {
+        assert!(u.contains(part), "{u} lacks {part}");
+    }
+}
+
+#[test]
+fn unknown_options() {
+    assert_usage_error(&["-x", "PROG"], &[], "-x");
+    assert_usage_error(&["--nope", "PROG"], &[], "--nope");
+    assert_usage_error(&["-s", "-x", "PROG"], &[], "-x");
+    // tini answers --version only alone; with a program it is not an option of ours.
+    assert_usage_error(&["--version", "PROG"], &[], "--version");
+}
+
+#[test]
+fn missing_values() {
+    assert_usage_error(&["-e"], &[], "-e");
+    assert_usage_error(&["-p"], &[], "-p");
+    assert_usage_error(&["-s", "-e"], &[], "-e");
+    assert_usage_error(&["-w", "-p"], &[], "-p");
+    assert_usage_error(&["-t"], &[], "grace-period");
+    assert_usage_error(&["-r"], &[], "rewrite");
+}
+
+#[test]
+fn bad_exit_codes() {
+    assert_usage_error(&["-e", "256", "PROG"], &[], "256");
+    assert_usage_error(&["-e", "x", "PROG"], &[], "'x'");
+    assert_usage_error(&["-e", "1", "-e", "1000", "PROG"], &[], "1000");
+    assert_usage_error(&["-e", "", "PROG"], &[], "-e");
+}
+
+#[test]
+fn bad_signals() {
+    assert_usage_error(&["-p", "SIGNOPE", "PROG"], &[], "SIGNOPE");
+    assert_usage_error(&["-p", "99", "PROG"], &[], "99");
+}
+
+#[test]
+fn no_program() {
+    assert_usage_error(&[], &[], "no program");
+    assert_usage_error(&["-s", "-v"], &[], "no program");
+    assert_usage_error(&["--"], &[], "no program");
+}
+
+#[test]
+fn contradictions() {
+    assert_usage_error(&["--pause", "PROG"], &[], "--pause");
+    assert_usage_error(&["-c", "-a", "PROG"], &[], "exclude");
+    assert_usage_error(&["--child-only", "--broadcast", "PROG"], &[], "exclude");
+}
+
+#[test]
+fn bad_grace_period_and_rewrite() {
+    assert_usage_error(&["-t", "soon", "PROG"], &[], "soon");
+    assert_usage_error(&["--grace-period", "5x", "PROG"], &[], "5x");
+    assert_usage_error(&["-r", "TERM", "PROG"], &[], "TERM");
+    assert_usage_error(&["-r", "NOPE:TERM", "PROG"], &[], "NOPE");
+    assert_usage_error(&["--rewrite", "TERM:NOPE", "PROG"], &[], "NOPE");
+}
+
+#[test]
+fn bad_environment_values() {
+    assert_usage_error(&["PROG"], &[("TINI_VERBOSITY", "loud")], "TINI_VERBOSITY");
+    assert_usage_error(&["PROG"], &[("TINI_VERBOSITY", "-1")], "TINI_VERBOSITY");
+    assert_usage_error(&["PROG"], &[("TINI_REMAP_EXIT", "1,300")], "300");
+    assert_usage_error(&["PROG"], &[("TINI_REMAP_EXIT", "x")], "'x'");
+    assert_usage_error(&["PROG"], &[("TINI_REWRITE", "TERM:QUIT,bogus")], "bogus");
+    assert_usage_error(&["PROG"], &[("TINI_GRACE_PERIOD", "1.2.3s")], "1.2.3s");
+    assert_usage_error(&["PROG"], &[("TINI_PDEATHSIG", "SIGNOPE")], "SIGNOPE");
+    // Options do not rescue a bad variable.
+    assert_usage_error(
+        &["-v", "--", "PROG"],
+        &[("TINI_VERBOSITY", "x")],
+        "TINI_VERBOSITY",
+    );
+}
+
+#[test]
+fn version_line_is_what_docker_parses() {
+    let want = format!("tini version {}_tini-rs", env!("CARGO_PKG_VERSION"));
+    for mode in MODES {
+        let out = run(tini(mode, &["--version"]));
+        assert_eq!(out.code(), 0, "{mode:?}\n{out}");
+        assert_eq!(out.stdout, want, "{mode:?}\n{out}");
+        assert_eq!(out.stderr, "", "{mode:?}\n{out}");
+        // Docker splits the line on " - " and takes the part after "tini version ".
+        let first = out.stdout.split(" - ").next().unwrap();
+        let version = first.strip_prefix("tini version ").unwrap();
+        assert_eq!(version, format!("{}_tini-rs", env!("CARGO_PKG_VERSION")));
+    }
+}
+
+#[test]
+fn help_lists_every_option_and_runs_nothing() {
+    let usage = usage_line();
+    for mode in MODES {
+        for flag in ["-h", "--help"] {
+            let marker = Marker::new("help");
+            let out = run(tini(mode, &["-s", flag, "touch", marker.path()]));
+            assert_eq!(out.code(), 0, "{mode:?} {flag}\n{out}");
+            assert_eq!(out.stderr, "", "{mode:?} {flag}\n{out}");
+            assert!(!marker.exists(), "{mode:?} {flag} ran the program");
+            assert_eq!(out.stdout.lines().next(), Some(usage.as_str()), "{out}");
+            for opt in [
+                "--version",
+                "-h",
+                "--help",
+                "-s",
+                "-p SIGNAL",
+                "-v",
+                "-w",
+                "-g",
+                "-c",
+                "--child-only",
+                "-a",
+                "--broadcast",
+                "-e CODE",
+                "-t",
+                "--grace-period",
+                "-r",
+                "--rewrite",
+                "--pause",
+                "-l",
+                "TINI_SUBREAPER",
+                "TINI_PDEATHSIG",
+                "TINI_VERBOSITY",
+                "TINI_WARN_ON_REAP",
+                "TINI_KILL_PROCESS_GROUP",
+                "TINI_CHILD_ONLY",
+                "TINI_BROADCAST",
+                "TINI_REMAP_EXIT",
+                "TINI_GRACE_PERIOD",
+                "TINI_REWRITE",
+                "TINI_PAUSE",
+            ] {
+                assert!(
+                    out.stdout.contains(opt),
+                    "help lacks {opt}:\n{}",
+                    out.stdout
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn license_is_printed() {
+    for mode in MODES {
+        let marker = Marker::new("license");
+        let out = run(tini(mode, &["-l", "touch", marker.path()]));
+        assert_eq!(out.code(), 0, "{mode:?}\n{out}");
+        assert_eq!(out.stderr, "", "{mode:?}\n{out}");
+        assert!(!marker.exists(), "{mode:?}: -l ran the program");
+        assert!(out.stdout.starts_with("MIT License"), "{out}");
+        assert!(out.stdout.contains("Permission is hereby granted"), "{out}");
+    }
+}
+
+/// A program that prints each of its arguments in brackets.
+const SHOW_ARGS: [&str; 4] = ["sh", "-c", "printf '[%s]' \"$@\"", "sh"];
+
+fn program_args(mode: Mode, tini_args: &[&str]) -> String {
+    let out = run(tini(mode, tini_args));
+    assert_eq!(out.code(), 0, "{mode:?} {tini_args:?}\n{out}");
+    out.stdout
+}
+
+#[test]
+fn options_after_the_program_belong_to_the_program() {
+    for mode in MODES {
+        // `tini-rs ls -l /` style: -l and -v are the program's, not ours (tini on glibc
+        // permutes and would print its licence).
+        let mut a: Vec<&str> = SHOW_ARGS.to_vec();
+        a.extend(["-l", "-v"]);
+        assert_eq!(program_args(mode, &a), "[-l][-v]", "{mode:?}");
+
+        // The brief's exact form: echo "$@".
+        let out = run(tini(mode, &["sh", "-c", "echo \"$@\"", "sh", "-l", "-v"]));
+        assert_eq!(out.code(), 0, "{out}");
+        assert_eq!(out.stdout, "-l -v", "{mode:?}\n{out}");
+
+        // Our options before the program, the program's after it; -h, --version, -e and
+        // -- after the program are the program's too.
+        let mut a: Vec<&str> = vec!["-s", "-e", "3"];
+        a.extend(SHOW_ARGS);
+        a.extend(["-h", "--version", "-e", "256", "--", "-x"]);
+        assert_eq!(
+            program_args(mode, &a),
+            "[-h][--version][-e][256][--][-x]",
+            "{mode:?}"
+        );
+    }
+}
+
+#[test]
+fn double_dash_ends_our_options() {
+    for mode in MODES {
+        // After --, a leading - is a program argument.
+        let mut a: Vec<&str> = vec!["-s", "--"];
+        a.extend(SHOW_ARGS);
+        a.extend(["-s", "--", "-p"]);
+        assert_eq!(program_args(mode, &a), "[-s][--][-p]", "{mode:?}");
+
+        // Only the first -- is ours.
+        let mut a: Vec<&str> = vec!["--"];
+        a.extend(SHOW_ARGS);
+        a.push("--");
+        assert_eq!(program_args(mode, &a), "[--]", "{mode:?}");
+
+        // After --, even a name starting with - is the program: `-v` is looked up and not
+        // found (127), not taken as verbosity.
+        let out = run(tini(mode, &["--", "-v"]));
+        assert_eq!(out.code(), 127, "{mode:?}\n{out}");
+        assert!(
+            out.stderr
+                .contains("exec -v failed: No such file or directory"),
+            "{mode:?}\n{out}"
+        );
+    }
+}
+
+#[test]
+fn control_a_valid_command_line_does_run_the_program() {
+    // Guards the "runs nothing" checks above: the same program does leave its marker.
+    for mode in MODES {
+        let marker = Marker::new("control");
+        let out = run(tini(mode, &["-s", "--", "touch", marker.path()]));
+        assert_eq!(out.code(), 0, "{mode:?}\n{out}");
+        assert!(marker.exists(), "{mode:?}: touch did not run\n{out}");
+    }
+}
