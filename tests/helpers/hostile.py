@@ -16,8 +16,9 @@ first. Modes:
                     `term after N`, then die of SIGTERM
   forkbomb          fork a subtree until fork fails, release it, wait until every process of it
                     is gone from /proc (reaped by init), print `bomb N clean`, exit 7
-  orphans N         make N orphans (each a grandchild that exits at once), keeping PIDs reused
-                    through /proc/sys/kernel/ns_last_pid; wait until none is left; print
+  orphans N         make N orphans (grandchildren that exit at once, in batches of 10 per
+                    intermediate process), keeping PIDs reused through
+                    /proc/sys/kernel/ns_last_pid; wait until none is left; print
                     `orphans N distinct D`, exit 0
   orphan-then-term  make one orphan, wait until it is reaped, print `reaped`, then wait for
                     SIGTERM, print `sig 15`, exit 0
@@ -222,7 +223,7 @@ def forkbomb():
     return 7
 
 
-def orphans(n):
+def orphans(n, batch=10):
     last_pid = "/proc/sys/kernel/ns_last_pid"
     try:
         with open(last_pid, "w") as f:
@@ -230,44 +231,55 @@ def orphans(n):
         reset = True
     except OSError:
         reset = False
-    seen = set()
     r, w = os.pipe()
-    for _ in range(n):
+    os.set_blocking(r, False)
+    data = b""
+    left = n
+    while left > 0:
+        k = min(batch, left)
+        left -= k
         if reset:
             with open(last_pid, "w") as f:
                 f.write("1000")
-        while True:
-            try:
-                mid = os.fork()
-                break
-            except OSError as e:
-                if e.errno != errno.EAGAIN:
-                    raise
-                time.sleep(0.001)  # pids limit reached: init has zombies to reap
+        mid = retry_fork()
         if mid == 0:
-            while True:
-                try:
-                    g = os.fork()
-                    break
-                except OSError:
-                    time.sleep(0.001)
-            if g == 0:
-                os._exit(0)
-            os.write(w, b"%d\n" % g)
+            # k grandchildren that exit at once; they become orphans when we exit.
+            for _ in range(k):
+                g = retry_fork()
+                if g == 0:
+                    os._exit(0)
+                os.write(w, b"%d\n" % g)
             os._exit(0)
         os.waitpid(mid, 0)
+        data += drain(r)  # at most one batch is in the pipe: it never fills
     os.close(w)
-    data = b""
-    while True:
-        chunk = os.read(r, 65536)
-        if not chunk:
-            break
-        data += chunk
-    for line in data.split():
-        seen.add(int(line))
+    data += drain(r)
+    pids = data.split()
     wait_alone("the orphans")
-    say("orphans %d distinct %d" % (len(data.split()), len(seen)))
+    say("orphans %d distinct %d" % (len(pids), len(set(pids))))
     return 0
+
+
+def drain(fd):
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            return out
+        if not chunk:
+            return out
+        out += chunk
+
+
+def retry_fork():
+    while True:
+        try:
+            return os.fork()
+        except OSError as e:
+            if e.errno != errno.EAGAIN:
+                raise
+            time.sleep(0.001)  # pids limit reached: init has zombies to reap
 
 
 def orphan_then_term():
