@@ -15,7 +15,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::*;
-use rel::*;
+use rel::{Cgroup, RawOutput, count, public, py_args, run_bytes};
 
 const LIMIT: Duration = Duration::from_secs(60);
 

@@ -25,7 +25,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use rel::*;
+use rel::{
+    Cgroup, PidFd, TempDir, count, full, inner_tini, kib, public, py_args, python, wait_deadline,
+};
 
 const STORM_UID: &str = "47113";
 

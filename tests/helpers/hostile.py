@@ -141,13 +141,14 @@ def daemon():
     mid = os.fork()
     if mid == 0:
         os.close(r)
+        me = os.getpid()
         if os.fork() == 0:
             os.setsid()
             null = os.open("/dev/null", os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(null, fd)
             end = time.monotonic() + DEADLINE
-            while os.getppid() == mid or os.getppid() == parent:
+            while os.getppid() in (me, parent):
                 if time.monotonic() > end:
                     os._exit(1)
                 time.sleep(0.002)
