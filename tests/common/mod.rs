@@ -261,3 +261,45 @@ pub fn children(pid: i32) -> Vec<i32> {
 pub fn has_arg(cmd: &Command, needle: &str) -> bool {
     cmd.get_args().any(|a| a == OsStr::new(needle))
 }
+
+/// The only child of `pid`, waiting (within the deadline) until it has exactly one.
+pub fn only_child(pid: i32) -> i32 {
+    poll_until(&format!("the only child of {pid}"), || {
+        match children(pid).as_slice() {
+            [c] => Some(*c),
+            _ => None,
+        }
+    })
+}
+
+/// The PID of tini-rs itself for a process started with [`tini`]: the process in
+/// `Mode::Plain`; in `Mode::Pid1`, unshare's child, seen with its PID in this namespace, so
+/// it can be signalled and read in /proc from here.
+pub fn tini_pid(p: &Proc, mode: Mode) -> i32 {
+    match mode {
+        Mode::Plain => p.pid(),
+        Mode::Pid1 => only_child(p.pid()),
+    }
+}
+
+/// SIGKILLs the listed PIDs on drop unless they are already gone: cleans up programs and
+/// grandchildren that outlive a killed plain-mode tini-rs when a test fails.
+pub struct KillOnDrop(pub Vec<i32>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        for &pid in &self.0 {
+            if proc_status(pid, "State").is_some_and(|s| !s.starts_with('Z')) {
+                let _ = tini_rs::sys::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+/// Signal numbers from a /proc/PID/status mask field (e.g. "SigBlk": hex, bit N-1 is
+/// signal N), or `None` if the process or field is missing.
+pub fn proc_sigset(pid: i32, field: &str) -> Option<Vec<i32>> {
+    let hex = proc_status(pid, field)?;
+    let bits = u64::from_str_radix(&hex, 16).ok()?;
+    Some((1..=64).filter(|n| bits & (1u64 << (n - 1)) != 0).collect())
+}
