@@ -20,7 +20,7 @@ first. Modes:
                     intermediate process), keeping PIDs reused through
                     /proc/sys/kernel/ns_last_pid; wait until none is left; print
                     `orphans N distinct D`, exit 0
-  orphan-then-term  make one orphan, wait until it is reaped, print `reaped`, then wait for
+  orphan-then-term  print `SigBlk X SigIgn Y` as inherited, make one orphan, wait until it is reaped, print `reaped`, then wait for
                     SIGTERM, print `sig 15`, exit 0
   fdlist            print the open fds (without the one used to list them)
   withmask BLOCK IGNORE -- CMD...
@@ -284,6 +284,11 @@ def retry_fork():
 
 
 def orphan_then_term():
+    # What the caller of tini-rs left (tini-rs hands it over): print it, then take control.
+    with open("/proc/self/status") as f:
+        masks = dict(l.split(":", 1) for l in f if l.startswith(("SigBlk", "SigIgn")))
+    say("SigBlk %s SigIgn %s" % (masks["SigBlk"].strip(), masks["SigIgn"].strip()))
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     r, w = os.pipe()
     mid = os.fork()
