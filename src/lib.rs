@@ -35,7 +35,7 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
         nix::sys::prctl::set_child_subreaper(true)
             .map_err(Error::sys("prctl(PR_SET_CHILD_SUBREAPER)"))?;
     }
-    warn_if_not_reaper(cfg.subreaper);
+    warn_if_not_reaper();
     let main = if cfg.pause {
         None
     } else {
@@ -78,7 +78,10 @@ fn set_parent_death_signal(sig: i32) -> Result<(), Error> {
     Ok(())
 }
 
-fn warn_if_not_reaper(subreaper: bool) {
+/// Warns unless orphans reach us: PID 1, or a child subreaper (set by `-s` above, or
+/// inherited across exec from a wrapper that set it; the kernel is asked, not the options).
+fn warn_if_not_reaper() {
+    let subreaper = nix::sys::prctl::get_child_subreaper().unwrap_or(false);
     if std::process::id() != 1 && !subreaper {
         warn!(
             "tini-rs is not PID 1 and not a child subreaper, so orphans are not re-parented \

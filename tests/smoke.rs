@@ -12,3 +12,24 @@ fn runs_as_plain_process_and_as_pid1() {
         }
     }
 }
+
+/// The subreaper attribute survives exec: a wrapper that set it and then exec'd tini-rs
+/// makes tini-rs a working reaper, so the "zombie reaping won't work" warning would be false.
+#[test]
+fn inherited_subreaper_means_no_warning() {
+    let wrapper = "import ctypes, os, sys\n\
+                   if sys.argv[1] == 'set':\n    ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)\n\
+                   os.execv(sys.argv[2], sys.argv[2:])";
+    for (set, warns) in [("set", false), ("unset", true)] {
+        let mut c = std::process::Command::new("python3");
+        c.args(["-c", wrapper, set, bin(), "--", "true"]);
+        c.env_remove("TINI_SUBREAPER").env_remove("TINI_VERBOSITY");
+        let out = run(c);
+        assert_eq!(out.code(), 0, "{out}");
+        assert_eq!(
+            out.stderr.contains("zombie reaping won't work"),
+            warns,
+            "{set}: {out}"
+        );
+    }
+}
