@@ -303,3 +303,75 @@ pub fn proc_sigset(pid: i32, field: &str) -> Option<Vec<i32>> {
     let bits = u64::from_str_radix(&hex, 16).ok()?;
     Some((1..=64).filter(|n| bits & (1u64 << (n - 1)) != 0).collect())
 }
+
+/// A fresh directory under the system temp dir for one test's files, removed on drop. Its
+/// path is unique (test process PID, a counter, a tag), so it also marks what a test made.
+pub struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    pub fn new(tag: &str) -> ScratchDir {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("tini-rs-test-{}-{n}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {dir:?}: {e}"));
+        ScratchDir(dir)
+    }
+
+    /// The path of `name` inside the directory, as a string for command lines.
+    pub fn file(&self, name: &str) -> String {
+        self.0.join(name).to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The contents of a text file, empty if it does not exist (yet).
+pub fn read_text(path: &str) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// Every live descendant of `pid` (from /proc/PID/task/*/children, recursively).
+pub fn descendants(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        for c in children(p) {
+            if !out.contains(&c) {
+                out.push(c);
+                todo.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// The PID, in this namespace, of the descendant of `root` that has PID `ns_pid` in its own
+/// (innermost) PID namespace; waits for it within the deadline.
+pub fn host_pid_of(root: i32, ns_pid: i32) -> i32 {
+    poll_until(
+        &format!("a descendant of {root} with namespace PID {ns_pid}"),
+        || {
+            descendants(root).into_iter().find(|&p| {
+                proc_status(p, "NSpid")
+                    .and_then(|v| v.split_whitespace().last().map(str::to_string))
+                    .is_some_and(|last| last == ns_pid.to_string())
+            })
+        },
+    )
+}
+
+/// Waits until `pid` sleeps in `sigtimedwait`: an init blocked its signals, finished its
+/// set-up and entered its wait loop.
+pub fn wait_sigtimedwait(pid: i32) {
+    poll_until(&format!("{pid} to wait in sigtimedwait"), || {
+        std::fs::read_to_string(format!("/proc/{pid}/wchan"))
+            .ok()
+            .filter(|w| w.contains("sigtimedwait"))
+    });
+}
