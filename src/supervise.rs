@@ -157,6 +157,9 @@ impl<'a> Supervisor<'a> {
         let Some(grace) = self.cfg.grace_period else {
             return;
         };
+        // Look again: pause mode may never have drained, and orphans may have been
+        // re-parented to us since the last drain said "no children".
+        self.no_children = reap::drain(self.main, self.cfg.warn_on_reap).no_children;
         if self.no_children {
             return;
         }
