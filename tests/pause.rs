@@ -186,3 +186,58 @@ fn pause_with_a_program_is_a_usage_error() {
     assert_eq!(out.code(), 1, "{out}");
     assert!(out.stderr.contains("Usage"), "{out}");
 }
+
+/// Pause mode with a grace period and nothing left: SIGTERM ends it at once (no wait for a
+/// deadline, no "processes remain" warning: it never had a child to drain before).
+#[test]
+fn pause_with_grace_and_nothing_left_exits_at_once() {
+    for mode in MODES {
+        let mut args = vec!["-t", "20s", "--pause"];
+        if mode == Mode::Plain {
+            args.insert(0, "-s");
+        }
+        let p = Proc::spawn(tini(mode, &args));
+        let t = tini_pid(&p, mode);
+        wait_sigtimedwait(t);
+        kill(t, libc::SIGTERM);
+        let out = p.finish();
+        assert_eq!(out.code(), 0, "{mode:?}\n{out}");
+        assert!(
+            !out.stderr.contains("Grace period over") && !out.stderr.contains("remain"),
+            "{mode:?}\n{out}"
+        );
+    }
+}
+
+/// Pause mode with a grace period as PID 1: a daemon that joined the namespace after an
+/// earlier burst had been reaped (so the last drain had found no child left) still gets
+/// SIGTERM and its grace period when the pause ends, and finishes its file.
+#[test]
+fn pause_with_grace_lets_a_late_daemon_finish_as_pid1() {
+    let dir = ScratchDir::new("pause-grace");
+    let data = dir.file("data");
+    let p = Proc::spawn(tini(Mode::Pid1, &["-t", "10s", "--pause"]));
+    let t = tini_pid(&p, Mode::Pid1);
+    wait_sigtimedwait(t);
+    let t_arg = t.to_string();
+    let enter = |args: &[String]| {
+        let mut c = Command::new("nsenter");
+        c.args(["-t", &t_arg, "-p", "-m", "--", "python3"])
+            .args(args);
+        let out = run(c);
+        assert_eq!(out.code(), 0, "{out}");
+    };
+    enter(&[helper("orphans.py"), "5".to_string()]);
+    wait_nothing_left(t);
+    enter(&[helper("daemon.py"), "writer".to_string(), data.clone()]);
+    assert_eq!(children(t).len(), 1, "the writer is tini-rs's child now");
+    kill(t, libc::SIGTERM);
+    let out = p.finish();
+    assert_eq!(out.code(), 0, "{out}");
+    let mut want = String::from("ready\nterm\n");
+    for i in 1..=10 {
+        want.push_str(&format!("data {i}\n"));
+    }
+    want.push_str("END\n");
+    assert_eq!(read_text(&data), want, "{out}");
+}
