@@ -151,6 +151,24 @@ pub fn parse<F>(args: &[OsString], env: F) -> Result<Action, UsageError>
 where
     F: Fn(&str) -> Option<OsString>,
 {
+    parse_raw(args, env).map_err(|UsageError(msg)| UsageError(one_line(&msg)))
+}
+
+/// A usage error is printed as one line: control characters that came with the user's input
+/// (`-e $'1\n2'`, `TINI_REWRITE=$'TERM:\nX'`) are shown escaped.
+fn one_line(msg: &str) -> String {
+    msg.chars()
+        .map(|c| match c {
+            c if c.is_control() => c.escape_default().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+fn parse_raw<F>(args: &[OsString], env: F) -> Result<Action, UsageError>
+where
+    F: Fn(&str) -> Option<OsString>,
+{
     // tini answers --version only when it is the sole argument; Docker relies on this.
     if let [only] = args {
         if only == "--version" {
@@ -382,6 +400,18 @@ mod tests {
 
     fn prog(p: &[&str]) -> Vec<OsString> {
         p.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn usage_errors_are_one_line_even_with_control_characters_in_the_input() {
+        let Err(UsageError(msg)) = run(&["x"], &[("TINI_REMAP_EXIT", ".\n.")]) else {
+            unreachable!()
+        };
+        assert_eq!(msg, "invalid exit code '.\\n.' for -e: expected 0 to 255");
+        let Err(UsageError(msg)) = run(&["-e", "1\r\t2", "x"], &[]) else {
+            unreachable!()
+        };
+        assert!(!msg.contains(['\r', '\t', '\n']), "{msg}");
     }
 
     #[test]
