@@ -215,7 +215,10 @@ fn sigttin_and_sigttou_are_not_forwarded() {
 }
 
 /// Options and environment variables that select a delivery mode.
-type Variant = (&'static [&'static str], &'static [(&'static str, &'static str)]);
+type Variant = (
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+);
 
 /// Ways to ask for group delivery: the default, `-g`, and the environment variable.
 const GROUP_VARIANTS: [Variant; 3] = [
@@ -353,6 +356,8 @@ fn tstp_stops_the_program_and_cont_resumes_it() {
         assert!(ready.ends_with("fg=0"), "{mode:?}: {ready}");
         kill(tini, SIGTSTP);
         poll_until("the program to stop", || {
+            let tini_state = proc_status(tini, "State").filter(|s| !s.starts_with('Z'));
+            assert!(tini_state.is_some(), "{mode:?}: tini-rs exited on the stop");
             proc_status(program, "State").filter(|s| s.starts_with('T'))
         });
         wait_until_tini_is_idle(tini);

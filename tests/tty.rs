@@ -15,9 +15,12 @@ use common::*;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, channel};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 
 const SIGCHLD: i32 = 17;
 const SIGCONT: i32 = 18;
@@ -37,7 +40,14 @@ impl TtyRun {
     /// Starts `tini-rs -- python3 jobprog.py` at a new pty and waits for the program's
     /// `ready` line; returns it too.
     fn start(mode: Mode) -> (TtyRun, String) {
+        // openpty's descriptors are not close-on-exec: set it before any other test of this
+        // file can spawn, so no other test's processes hold our pty open.
+        static SPAWN: Mutex<()> = Mutex::new(());
+        let spawning = SPAWN.lock().unwrap_or_else(|e| e.into_inner());
         let pty = nix::pty::openpty(None, None).unwrap();
+        for fd in [&pty.master, &pty.slave] {
+            fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).unwrap();
+        }
         let mut cmd = Command::new("setsid");
         cmd.arg("--ctty");
         if mode == Mode::Pid1 {
@@ -60,6 +70,7 @@ impl TtyRun {
             }
         }
         let child = cmd.spawn().unwrap();
+        drop(spawning);
         // Our copies of the slave go with `cmd`, so the master sees EOF (EIO) once every
         // process of the session has closed it.
         drop(cmd);
@@ -206,6 +217,19 @@ fn the_program_is_the_foreground_group_and_ctrl_c_gives_130() {
     }
 }
 
+/// Whether `pid` exists and is not a zombie.
+fn alive(pid: i32) -> bool {
+    proc_status(pid, "State").is_some_and(|s| !s.starts_with('Z'))
+}
+
+/// Polls until `program` is stopped; fails at once if tini-rs exits meanwhile.
+fn wait_until_stopped(program: i32, tini: i32) {
+    poll_until("the program to stop", || {
+        assert!(alive(tini), "tini-rs exited when its program was stopped");
+        proc_status(program, "State").filter(|s| s.starts_with('T'))
+    });
+}
+
 /// Polls until tini-rs has taken every pending SIGCHLD and sleeps in its wait again.
 fn wait_until_tini_is_idle(tini: i32) {
     poll_until("tini-rs to take SIGCHLD and sleep", || {
@@ -222,9 +246,7 @@ fn ctrl_z_stops_the_program_and_sigcont_resumes_it_while_tini_keeps_running() {
         assert!(ready.ends_with(" fg=1"), "{mode:?}: {ready}");
         let (tini, program) = (run.tini, run.program);
         run.type_in(b"\x1a");
-        poll_until("the program to stop", || {
-            proc_status(program, "State").filter(|s| s.starts_with('T'))
-        });
+        wait_until_stopped(program, tini);
         // tini-rs took the SIGCHLD of the stop, did not stop itself, and still has the
         // program as its child: a stopped program is not an exited one.
         wait_until_tini_is_idle(tini);
