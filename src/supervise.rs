@@ -44,6 +44,8 @@ pub struct Supervisor<'a> {
     code: Option<u8>,
     phase: Phase,
     no_children: bool,
+    /// The "ignoring our own SIGPIPE" line was logged (it must not be repeated).
+    pipe_noted: bool,
 }
 
 impl<'a> Supervisor<'a> {
@@ -59,6 +61,7 @@ impl<'a> Supervisor<'a> {
             code: None,
             phase: Phase::Running,
             no_children: false,
+            pipe_noted: false,
         }
     }
 
@@ -117,7 +120,12 @@ impl<'a> Supervisor<'a> {
             return;
         }
         if signals::is_self_raised_pipe(&r, self.own_pid) {
-            debug!("Ignoring SIGPIPE raised by tini-rs's own write");
+            // Said once only: this line goes to the same broken stderr and raises another
+            // SIGPIPE, which (numbered below SIGCHLD) would be taken first forever.
+            if !self.pipe_noted {
+                self.pipe_noted = true;
+                debug!("Ignoring SIGPIPE raised by tini-rs's own write");
+            }
             return;
         }
         let Some(sig) = self.cfg.rewrite.apply(r.signo) else {
