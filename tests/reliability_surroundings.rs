@@ -122,6 +122,22 @@ fn expect(rx: &std::sync::mpsc::Receiver<String>, seen: &mut Vec<String>, pred: 
     }
 }
 
+/// Kills a child still running when a test fails, and (plain mode) the program under it,
+/// by PID. (As PID 1, the namespace goes with `unshare --kill-child`.)
+struct Guard(std::process::Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            for pid in children(self.0.id() as i32) {
+                kill(pid, libc::SIGKILL);
+            }
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 fn tini_pid(child: &std::process::Child, mode: Mode) -> i32 {
     match mode {
         Mode::Plain => child.id() as i32,
@@ -135,18 +151,20 @@ fn signals_through(mode: Mode, stderr: OwnedFd, mut on_ready: impl FnMut()) {
     let s = sigrecv();
     let mut args = vec!["-s", "-vvvv", "--"];
     args.extend(s.iter().map(String::as_str));
-    let (mut child, rx) = spawn_lines(tini(mode, &args), stderr);
+    let (child, rx) = spawn_lines(tini(mode, &args), stderr);
+    let mut guard = Guard(child);
+    let child = &mut guard.0;
     let mut seen = Vec::new();
     expect(&rx, &mut seen, "ready");
     on_ready();
-    let fd = PidFd::open(tini_pid(&child, mode));
+    let fd = PidFd::open(tini_pid(child, mode));
     for (sig, line) in [(libc::SIGUSR1, "sig 10"), (libc::SIGUSR2, "sig 12")] {
         fd.send(sig).unwrap();
         expect(&rx, &mut seen, line);
     }
     fd.send(libc::SIGTERM).unwrap();
     expect(&rx, &mut seen, "sig 15");
-    let status = wait_deadline(&mut child, LIMIT, &"tini-rs");
+    let status = wait_deadline(child, LIMIT, &"tini-rs");
     assert_eq!(status.code(), Some(0), "{mode:?} {seen:?}");
     while let Ok(l) = rx.recv_timeout(Duration::from_secs(2)) {
         seen.push(l);
@@ -163,6 +181,17 @@ fn stderr_broken_from_the_start_at_vvvv() {
         let (r, w) = pipe();
         drop(r);
         signals_through(mode, w, || {});
+    }
+}
+
+#[test]
+fn stderr_socket_with_closed_peer_at_vvvv() {
+    // Unlike a pipe, a socket whose peer is gone may poll as writable: the write then fails
+    // with EPIPE and raises SIGPIPE in tini-rs, which must neither forward it nor loop on it.
+    for mode in MODES {
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        drop(b);
+        signals_through(mode, OwnedFd::from(a), || {});
     }
 }
 
