@@ -12,6 +12,7 @@
 # Installs what it needs with apt-get when missing. Everything it starts (daemons,
 # containers) is stopped by PID and everything it makes is under one temporary directory,
 # removed at the end, with the engines' own leftovers on the host.
+# shellcheck disable=SC2016 # the containers' programs are single-quoted on purpose
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -145,7 +146,7 @@ docker_cli() { timeout 120 "$DOCKER_BIN" -H "unix://$DOCKER_SOCK" "$@"; }
 podman_cli() { timeout 120 podman "${PODMAN_ARGS[@]}" "$@"; }
 
 cleanup() {
-  local rc=$? id pid mnt p
+  local rc=$? id pid mnt p ids
   set +e
   trap - EXIT INT TERM
   echo
@@ -156,10 +157,10 @@ cleanup() {
     done
   fi
   if [ -n "$DOCKERD_PID" ] && alive "$DOCKERD_PID"; then
-    ids=$(docker_cli ps -aq 2>/dev/null)
-    [ -z "$ids" ] || docker_cli rm -f $ids >/dev/null 2>&1
-    ids=$(docker_cli images -q 2>/dev/null | sort -u)
-    [ -z "$ids" ] || docker_cli rmi -f $ids >/dev/null 2>&1
+    mapfile -t ids < <(docker_cli ps -aq 2>/dev/null)
+    [ ${#ids[@]} -eq 0 ] || docker_cli rm -f "${ids[@]}" >/dev/null 2>&1
+    mapfile -t ids < <(docker_cli images -q 2>/dev/null | sort -u)
+    [ ${#ids[@]} -eq 0 ] || docker_cli rmi -f "${ids[@]}" >/dev/null 2>&1
     echo "stopping dockerd (pid $DOCKERD_PID)"
     stop_pid "$DOCKERD_PID" 30
     wait "$DOCKERD_PID" 2>/dev/null
@@ -173,9 +174,9 @@ cleanup() {
     stop_pid "$pid" 5
   done
   # Mounts under the temporary directory (the engines unmount their own; this is a net).
-  for mnt in $(awk -v t="$T/" 'index($5, t) == 1 {print $5}' /proc/self/mountinfo | sort -r); do
+  while read -r mnt; do
     umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || echo "cleanup: cannot unmount $mnt" >&2
-  done
+  done < <(awk -v t="$T/" 'index($5, t) == 1 {print $5}' /proc/self/mountinfo | sort -r)
   rm -rf --one-file-system "$T" || echo "cleanup: could not remove all of $T" >&2
   for p in "${HOST_PATHS[@]}"; do
     [ -z "${HOST_EXISTED[$p]:-}" ] || continue
@@ -183,7 +184,7 @@ cleanup() {
       rm -f "$p"
     elif [ -d "$p" ]; then
       find "$p" -depth -type d -empty -delete 2>/dev/null
-      [ ! -e "$p" ] || echo "cleanup: left $p (not empty: $(ls -A "$p" | head -3 | tr '\n' ' '))" >&2
+      [ ! -e "$p" ] || echo "cleanup: left $p (not empty)" >&2
     fi
   done
   echo "removed $T; host paths put back"
@@ -208,7 +209,7 @@ tar -C "$ROOTFS" -cf "$T/rootfs.tar" .
 echo "rootfs: $ROOTFS ($(du -sh "$ROOTFS" | cut -f1)), tarball $(du -h "$T/rootfs.tar" | cut -f1)"
 
 # ---------------------------------------------------------------------------------------------
-# Programs run inside the containers (busybox sh)
+# Programs run inside the containers (busybox sh); their $ expand there, not here.
 
 # Prints the process table and `PID1=<first word of PID 1's command line>`.
 PS_PROG='ps -o pid,args; echo "PID1=$(tr "\0" "\n" < /proc/1/cmdline | head -n1)"; echo "PID1_VERSION=$(/proc/1/exe --version)"'
@@ -481,7 +482,7 @@ docker_section() {
   json=$(docker_cli info -f '{{json .InitCommit}}' 2>/dev/null || echo '?')
   grep -i 'init binary' "$T/docker.info" | sed 's/^ */        /'
   echo "        $line   InitCommit=$json"
-  FIG[docker,info]="$(echo "$line" | sed 's/^ *//')   (InitCommit $json)"
+  FIG[docker,info]="${line#"${line%%[! ]*}"}   (InitCommit $json)"
   if grep -qi 'init version' "$T/docker.info" && ! grep -qi 'init version: *N/A' "$T/docker.info" &&
     ! grep -qiE 'failed to (parse|retrieve) .*version' "$T/docker/dockerd.log"; then
     pass "docker: docker info parses the init version (not N/A, no parse warning in the daemon log)"

@@ -3,6 +3,7 @@
 # PID 1 (ENTRYPOINT ["/tini-rs", "--"]) and this script is its program. It checks, from inside
 # the container, that PID 1 reaps orphans, forwards signals to its program's children and
 # propagates exit codes, and exits 0 only when every check holds. Busybox applets only.
+# shellcheck disable=SC2016,SC2317 # $1 expands in the child shells; functions run via wait_for
 TINI=${TINI:-/tini-rs}
 tmp=$(mktemp -d)
 failures=0
@@ -37,7 +38,7 @@ esac
 
 # 2. Reaping: five double-forked background jobs become orphans, adopted by PID 1; once they
 #    have exited, PID 1 must have reaped them all: no zombie left.
-for i in 1 2 3 4 5; do (sleep 0.5 &); done
+for _ in 1 2 3 4 5; do (sleep 0.5 &); done
 echo "      orphans adopted by PID 1: $(adopted | wc -l)"
 if wait_for none_adopted && [ -z "$(zombies)" ]; then
     pass "orphans reaped by PID 1, no zombie"
