@@ -425,12 +425,20 @@ fn bad_stderr_does_not_stop_signal_forwarding() {
                 &["-vvvv", "-w", "--", "python3", &sigrecv, "--exit-on", "15"],
             );
             let mut p = Proc::spawn(with_bad_stderr(bad, &cmd));
-            p.wait_prefix("ready ");
-            let tini_pid = match mode {
-                Mode::Plain => p.pid(),
-                Mode::Pid1 => poll_until("tini-rs under unshare", || {
-                    children(p.pid()).first().copied()
-                }),
+            let ready = p.wait_prefix("ready ");
+            let (tini_pid, guard) = match mode {
+                Mode::Plain => {
+                    // If the test fails, the program (it waits for signals until SIGTERM)
+                    // must not outlive it.
+                    let program: i32 = ready.split(' ').nth(1).unwrap().parse().unwrap();
+                    (p.pid(), KillOnDrop(vec![program]))
+                }
+                Mode::Pid1 => {
+                    let pid = poll_until("tini-rs under unshare", || {
+                        children(p.pid()).first().copied()
+                    });
+                    (pid, KillOnDrop(vec![]))
+                }
             };
             for (sig, line) in [
                 (libc::SIGUSR1, "sig 10"),
@@ -445,6 +453,7 @@ fn bad_stderr_does_not_stop_signal_forwarding() {
             let out = p.finish();
             assert_eq!(out.code(), 0, "{bad:?} {mode:?}\n{out}");
             assert!(!out.stdout.contains("sig 13"), "{bad:?} {mode:?}\n{out}");
+            guard.disarm();
         }
     }
 }
