@@ -59,10 +59,7 @@ fn real_main() -> u8 {
         }
     };
     match action {
-        Action::Version => print_out(&format!(
-            "tini version {}_tini-rs\n",
-            env!("CARGO_PKG_VERSION")
-        )),
+        Action::Version => print_out(&version_line()),
         Action::Help => print_out(&format!("{}\n\n{HELP}", cli::USAGE)),
         Action::License => print_out(LICENSE),
         Action::Run(cfg) => {
@@ -75,6 +72,16 @@ fn real_main() -> u8 {
                 }
             }
         }
+    }
+}
+
+/// `tini version X_tini-rs[ - git.HASH]`: Docker needs the `tini version ` prefix and takes
+/// the commit after ` - git.` for `docker info`.
+fn version_line() -> String {
+    let v = env!("CARGO_PKG_VERSION");
+    match option_env!("TINI_RS_GIT_HASH") {
+        Some(h) => format!("tini version {v}_tini-rs - git.{h}\n"),
+        None => format!("tini version {v}_tini-rs\n"),
     }
 }
 

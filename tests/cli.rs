@@ -170,12 +170,26 @@ fn version_line_is_what_docker_parses() {
     for mode in MODES {
         let out = run(tini(mode, &["--version"]));
         assert_eq!(out.code(), 0, "{mode:?}\n{out}");
-        assert_eq!(out.stdout, want, "{mode:?}\n{out}");
         assert_eq!(out.stderr, "", "{mode:?}\n{out}");
-        // Docker splits the line on " - " and takes the part after "tini version ".
-        let first = out.stdout.split(" - ").next().unwrap();
-        let version = first.strip_prefix("tini version ").unwrap();
-        assert_eq!(version, format!("{}_tini-rs", env!("CARGO_PKG_VERSION")));
+        assert_eq!(out.stdout.lines().count(), 1, "{mode:?}\n{out}");
+        // Docker splits the line on " - ": the first part must be "tini version X", the
+        // second, if any, "git.<hash>" (its commit, shown by `docker info`).
+        let mut parts = out.stdout.split(" - ");
+        assert_eq!(parts.next().unwrap(), want, "{mode:?}\n{out}");
+        // Built from a git checkout, the commit must be there (else `docker info` is empty).
+        let in_git = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(".git")
+            .exists();
+        assert_eq!(out.stdout.contains(" - git."), in_git, "{out}");
+        if let Some(git) = parts.next() {
+            let hash = git.strip_prefix("git.").unwrap();
+            assert!(
+                hash.len() >= 7 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{out}"
+            );
+            assert_eq!(hash.split('.').count(), 1, "{out}");
+        }
+        assert_eq!(parts.next(), None, "{out}");
     }
 }
 
