@@ -344,3 +344,42 @@ pub fn report_pipe() -> Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd), Err
     };
     Ok((lift(r)?, lift(w)?))
 }
+
+unsafe extern "C" {
+    /// Start of the executable's first segment (provided by the linker).
+    static __executable_start: u8;
+    /// End of the executable's code (provided by the linker).
+    static etext: u8;
+}
+
+/// Drops tini-rs's own code pages from its resident set (`madvise(MADV_DONTNEED)`), so that
+/// only the code the loop really runs comes back (on demand, from the page cache). The
+/// start-up code (argument parsing, spawning) is never run again and stays out.
+///
+/// Only the range from the start of the image to the end of the code is touched: it is
+/// mapped read-only or read-execute and never written (no text relocations in a static
+/// executable), so every page is a clean copy of the file and nothing can be lost.
+pub fn release_code_pages() -> Result<usize, Errno> {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    let page = usize::try_from(page)
+        .ok()
+        .filter(|p| p.is_power_of_two())
+        .ok_or(Errno::EINVAL)?;
+    // Only the addresses of the linker symbols are taken; they are never read.
+    let (start, end) = (
+        &raw const __executable_start as usize,
+        &raw const etext as usize,
+    );
+    let start = (start + page - 1) & !(page - 1);
+    let end = end & !(page - 1);
+    if end <= start {
+        return Ok(0);
+    }
+    let len = end - start;
+    // SAFETY: [start, end) lies inside this executable's read-only/read-execute file
+    // mappings (between two linker symbols of the same image), so MADV_DONTNEED only drops
+    // clean file pages, which the kernel faults back in from the file when they are used.
+    let rc = unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_DONTNEED) };
+    Errno::result(rc).map(|_| len)
+}

@@ -33,3 +33,46 @@ fn inherited_subreaper_means_no_warning() {
         );
     }
 }
+
+/// After the spawn tini-rs drops its start-up code from memory (it is never run again);
+/// the loop keeps working on the pages it faults back in: signals are still forwarded and the
+/// status still comes back.
+#[test]
+fn start_up_code_is_released_and_the_loop_still_works() {
+    for mode in MODES {
+        let mut c = tini(
+            mode,
+            &[
+                "-vvv",
+                "--",
+                "sh",
+                "-c",
+                "trap 'exit 9' USR1; echo ready; while :; do sleep 0.05; done",
+            ],
+        );
+        c.stdin(std::process::Stdio::null());
+        let mut p = Proc::spawn(c);
+        p.wait_prefix("ready");
+        let target = match mode {
+            Mode::Plain => p.pid(),
+            Mode::Pid1 => poll_until("tini-rs in the namespace", || {
+                children(p.pid()).first().copied()
+            }),
+        };
+        kill(target, libc::SIGUSR1);
+        let out = p.finish();
+        assert_eq!(out.code(), 9, "{mode:?}\n{out}");
+        let line = out
+            .stderr
+            .lines()
+            .find(|l| l.contains("Released "))
+            .unwrap_or_default();
+        let kib: u64 = line
+            .split("Released ")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert!(kib > 0, "{mode:?}: no release reported\n{out}");
+    }
+}
