@@ -48,26 +48,20 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
     Ok(supervise::Supervisor::new(cfg, blocked, main).run())
 }
 
-/// Blocks `blocked` and returns the caller's mask and ignored signals for the program.
+/// Blocks `blocked` and returns the caller's signal state for the program.
 ///
-/// A signal the caller ignored is set back to its default action here (it stays blocked,
-/// so the default never runs): an ignored SIGCHLD would make the kernel reap children
-/// behind our back. The child restores SIG_IGN before exec.
+/// Ignored signals need no work: a blocked signal is queued even when its disposition is
+/// SIG_IGN (the handler could change before it is unblocked), so `sigtimedwait` still gets
+/// it, and SIG_IGN passes through fork and exec to the program by itself. SIGCHLD is the
+/// exception: ignored, it would make the kernel reap our children behind our back, so it
+/// is set back to its default action here and to SIG_IGN again in the child.
 fn block_signals(blocked: &SignalSet) -> Result<CallerSignals, Error> {
     let mask = sys::block(blocked).map_err(Error::sys("sigprocmask"))?;
-    let mut ignored = SignalSet::empty();
-    for sig in 1..=sys::MAX_SIGNAL {
-        if !signals::is_blocked(sig) && !signals::FAULTS.contains(&sig) {
-            continue;
-        }
-        if sys::is_ignored(sig).map_err(Error::sys("sigaction"))? {
-            ignored.add(sig);
-            if signals::is_blocked(sig) {
-                sys::set_disposition(sig, libc::SIG_DFL).map_err(Error::sys("sigaction"))?;
-            }
-        }
+    let chld_ignored = sys::is_ignored(libc::SIGCHLD).map_err(Error::sys("sigaction"))?;
+    if chld_ignored {
+        sys::set_disposition(libc::SIGCHLD, libc::SIG_DFL).map_err(Error::sys("sigaction"))?;
     }
-    Ok(CallerSignals { mask, ignored })
+    Ok(CallerSignals { mask, chld_ignored })
 }
 
 /// Arms the parent-death signal. A parent that died before the prctl would never send it,

@@ -23,7 +23,8 @@ use crate::sys::{self, ChildStep, ExecPlan, SignalSet};
 #[derive(Clone, Copy)]
 pub struct CallerSignals {
     pub mask: SignalSet,
-    pub ignored: SignalSet,
+    /// The caller ignored SIGCHLD (tini-rs itself cannot keep it ignored).
+    pub chld_ignored: bool,
 }
 
 /// Forks and execs `program`; returns the child's PID once exec has succeeded or failed.
@@ -60,7 +61,7 @@ pub fn spawn(program: &[OsString], caller: &CallerSignals) -> Result<i32, Error>
         argv,
         sh_argv,
         caller_mask: caller.mask,
-        caller_ignored: caller.ignored,
+        chld_ignored: caller.chld_ignored,
         take_terminal: owns_terminal(),
         report_fd: write_end.as_raw_fd(),
         exec_exit_code: exec_failure_code,

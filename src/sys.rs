@@ -169,8 +169,9 @@ pub struct ExecPlan {
     pub sh_argv: Vec<*const c_char>,
     /// The caller's signal mask, restored just before exec.
     pub caller_mask: SignalSet,
-    /// Signals the caller ignored, restored to SIG_IGN before exec.
-    pub caller_ignored: SignalSet,
+    /// The caller ignored SIGCHLD: restore SIG_IGN before exec (other ignored signals were
+    /// never changed and pass through exec as they are).
+    pub chld_ignored: bool,
     /// Make the child's group the terminal's foreground group (stdin is our terminal).
     pub take_terminal: bool,
     /// Write end of the CLOEXEC error pipe.
@@ -210,11 +211,8 @@ unsafe fn child(plan: &mut ExecPlan) -> ! {
                 fail(plan.report_fd, ChildStep::Tcsetpgrp, 1);
             }
         }
-        for sig in 1..=MAX_SIGNAL {
-            if plan.caller_ignored.contains(sig) && raw_set_disposition(sig, libc::SIG_IGN).is_err()
-            {
-                fail(plan.report_fd, ChildStep::Signals, 1);
-            }
+        if plan.chld_ignored && raw_set_disposition(libc::SIGCHLD, libc::SIG_IGN).is_err() {
+            fail(plan.report_fd, ChildStep::Signals, 1);
         }
         if libc::sigprocmask(libc::SIG_SETMASK, &plan.caller_mask.0, std::ptr::null_mut()) != 0 {
             fail(plan.report_fd, ChildStep::Signals, 1);
