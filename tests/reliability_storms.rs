@@ -7,6 +7,7 @@
 //! a reduced size (50 000 signals, 5 000 orphans); the full size (1 000 000 signals,
 //! 100 000 orphans) runs with
 //!     TINI_RS_FULL=1 cargo test --release --test reliability_storms -- --nocapture
+//! (`TINI_RS_STORM_SIGNALS=N` sets the storm's size alone.)
 //! The signal storm runs tini-rs and the program as a dedicated user (uid 47113), so the
 //! queued real-time signals count against that user's RLIMIT_SIGPENDING, not root's, which
 //! other processes on the machine share.
@@ -61,6 +62,14 @@ fn kinds() -> Vec<i32> {
     v
 }
 
+struct KillOnDrop(PidFd);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.send(libc::SIGKILL);
+    }
+}
+
 /// Sends `n` signals cycling through `kinds`; returns (delivered, refused with EAGAIN).
 fn storm(fd: &PidFd, kinds: &[i32], n: usize) -> (usize, usize) {
     let (mut ok, mut again) = (0, 0);
@@ -74,22 +83,32 @@ fn storm(fd: &PidFd, kinds: &[i32], n: usize) -> (usize, usize) {
     (ok, again)
 }
 
-/// Waits until `pid` has nothing pending and sleeps, twice in a row.
+/// Waits until `pid` has nothing pending and sleeps, twice in a row. The deadline is long:
+/// once a storm has filled the real-time queue (RLIMIT_SIGPENDING), each dequeue costs the
+/// kernel a walk of that queue and the drain takes minutes on a loaded machine.
 fn quiescent(pid: i32) {
+    let end = Instant::now() + Duration::from_secs(900);
     let mut calm = 0;
-    poll_until("tini-rs to drain its pending signals", || {
+    while calm < 2 {
         let idle = ["SigPnd", "ShdPnd"]
             .iter()
             .all(|f| proc_status(pid, f).is_some_and(|v| v.trim_start_matches('0').is_empty()))
             && proc_status(pid, "State").is_some_and(|s| s.starts_with('S'));
         calm = if idle { calm + 1 } else { 0 };
-        (calm >= 2).then_some(())
-    });
+        assert!(
+            Instant::now() < end,
+            "tini-rs did not drain its pending signals"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 #[test]
 fn signal_storm_then_sigterm_exits_143_with_memory_unchanged() {
-    let n = if full() { 1_000_000 } else { 50_000 };
+    let n = std::env::var("TINI_RS_STORM_SIGNALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if full() { 1_000_000 } else { 50_000 });
     let p = public();
     let mut c = Command::new("unshare");
     c.args(["--pid", "--fork", "--mount-proc", "--kill-child", "--"])
@@ -111,15 +130,18 @@ fn signal_storm_then_sigterm_exits_143_with_memory_unchanged() {
     let mut proc = Proc::spawn(c);
     proc.wait_prefix("ready");
     let tini = inner_tini(proc.pid());
-    let fd = PidFd::open(tini);
+    // setpriv's change of user clears the parent-death signal that `unshare --kill-child`
+    // set, so a failing test must end the namespace itself: SIGKILL to its init, by pidfd.
+    let guard = KillOnDrop(PidFd::open(tini));
+    let fd = &guard.0;
     let kinds = kinds();
 
     // Warm-up: the forwarding code's pages are faulted in before the first measurement.
-    storm(&fd, &kinds, 2 * kinds.len() * 10);
+    storm(fd, &kinds, 2 * kinds.len() * 10);
     quiescent(tini);
     let (rss0, anon0) = (kib(tini, "VmRSS"), kib(tini, "RssAnon"));
     let start = Instant::now();
-    let (sent, refused) = storm(&fd, &kinds, n);
+    let (sent, refused) = storm(fd, &kinds, n);
     let took = start.elapsed();
     quiescent(tini);
     let (rss1, anon1) = (kib(tini, "VmRSS"), kib(tini, "RssAnon"));
