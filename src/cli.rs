@@ -215,12 +215,8 @@ where
         verbosity: DEFAULT_VERBOSITY.saturating_add(m.get_count("verbose")),
         ..Config::default()
     };
-    if let Some(v) = text("TINI_VERBOSITY")? {
-        cfg.verbosity = v.trim().parse::<u8>().map_err(|_| {
-            UsageError(format!(
-                "TINI_VERBOSITY must be a number from 0 to 255, not '{v}'"
-            ))
-        })?;
+    if let Some(v) = env("TINI_VERBOSITY") {
+        cfg.verbosity = atoi_verbosity(&v.to_string_lossy());
     }
 
     cfg.delivery = delivery(
@@ -271,6 +267,29 @@ where
         )),
         (false, true) => Err(UsageError("no program given".into())),
         _ => Ok(Action::Run(Box::new(cfg))),
+    }
+}
+
+/// TINI_VERBOSITY read as tini reads it (C `atoi`): leading blanks, an optional sign and
+/// digits; anything else counts as 0, so an image with `TINI_VERBOSITY=` that works under
+/// tini still starts. Negative means 0, more than 255 means 255 (both: "as quiet/loud as
+/// it gets").
+pub fn atoi_verbosity(text: &str) -> u8 {
+    let t = text.trim_start();
+    let (negative, rest) = match t.as_bytes().first() {
+        Some(b'-') => (true, t.get(1..).unwrap_or("")),
+        Some(b'+') => (false, t.get(1..).unwrap_or("")),
+        _ => (false, t),
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let value = rest
+        .get(..digits)
+        .filter(|d| !d.is_empty())
+        .map_or(0, |d| d.parse::<u64>().unwrap_or(u64::MAX));
+    if negative {
+        0
+    } else {
+        u8::try_from(value).unwrap_or(u8::MAX)
     }
 }
 
@@ -495,6 +514,22 @@ mod tests {
         );
         assert_eq!(cfg(&["-vvv", "x"], &[("TINI_VERBOSITY", "0")]).verbosity, 0);
         assert_eq!(cfg(&["x"], &[("TINI_VERBOSITY", "3")]).verbosity, 3);
+        // Like tini's atoi: junk and empty mean 0, never an error.
+        for (v, want) in [
+            ("", 0),
+            ("loud", 0),
+            ("3x", 3),
+            (" 2", 2),
+            ("-1", 0),
+            ("+4", 4),
+            ("999", 255),
+        ] {
+            assert_eq!(
+                cfg(&["-vv", "x"], &[("TINI_VERBOSITY", v)]).verbosity,
+                want,
+                "{v:?}"
+            );
+        }
         assert_eq!(
             cfg(&["x"], &[("TINI_CHILD_ONLY", "")]).delivery,
             Delivery::Child
@@ -574,7 +609,6 @@ mod tests {
             (&["-r", "CHLD:TERM", "x"], &[], "never forwarded"),
             (&["-r", "KILL:TERM", "x"], &[], "never forwarded"),
             (&["-r", "TERM:32", "x"], &[], "reserved"),
-            (&["x"], &[("TINI_VERBOSITY", "loud")], "TINI_VERBOSITY"),
             (&["x"], &[("TINI_REMAP_EXIT", "1,300")], "300"),
             (&["x"], &[("TINI_REWRITE", "TERM:QUIT,bogus")], "bogus"),
             (&["x"], &[("TINI_GRACE_PERIOD", "1.2.3s")], "1.2.3s"),
