@@ -1,7 +1,7 @@
 //! The process table, read from /proc: which processes descend from tini-rs. Used only as a
 //! subreaper, to signal "everything of ours" by PID (`kill(-1)` is only for PID 1).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Parses the PID and PPID out of a `/proc/PID/stat` line. The command name may contain
 /// spaces and parentheses, so the fields are found after the last `)`.
@@ -14,7 +14,7 @@ pub fn parse_stat(line: &str) -> Option<(i32, i32)> {
     Some((pid, ppid))
 }
 
-/// Every live descendant of `root`, parents before children.
+/// Every live descendant of `root`, each after its parent.
 pub fn descendants(root: i32) -> Vec<i32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -35,13 +35,14 @@ pub fn descendants(root: i32) -> Vec<i32> {
     tree_below(root, &children)
 }
 
-/// Walks `children` breadth-first from `root` (excluded).
+/// Walks `children` from `root` (excluded); each process comes after its parent.
 pub fn tree_below(root: i32, children: &HashMap<i32, Vec<i32>>) -> Vec<i32> {
     let mut out = Vec::new();
+    let mut seen = HashSet::from([root]);
     let mut next = vec![root];
     while let Some(p) = next.pop() {
         for c in children.get(&p).into_iter().flatten() {
-            if *c != root && !out.contains(c) {
+            if seen.insert(*c) {
                 out.push(*c);
                 next.push(*c);
             }

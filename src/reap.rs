@@ -15,8 +15,6 @@ use crate::sys::{self, Status};
 pub struct Drain {
     /// The main child's outcome, if it was reaped in this drain.
     pub main: Option<Outcome>,
-    /// How many processes were reaped (main child included).
-    pub reaped: u64,
     /// `waitpid` said ECHILD: no child of ours is left, running or not.
     pub no_children: bool,
 }
@@ -43,7 +41,6 @@ pub fn drain(main: Option<i32>, warn_on_reap: bool) -> Drain {
                 return d;
             }
         };
-        d.reaped += 1;
         if Some(pid) == main {
             d.main = Some(outcome);
         } else if warn_on_reap {
