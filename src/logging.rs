@@ -7,7 +7,7 @@
 //! line. The SIGPIPE a broken pipe raises is recognised and not forwarded (see `signals`).
 
 use std::io::{self, Write};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 
 use log::LevelFilter;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -32,23 +32,36 @@ pub fn format_line(level: log::Level, pid: u32, msg: &std::fmt::Arguments<'_>) -
 const MAX_LINE: usize = 4096;
 
 /// Stderr that never blocks: checks writability first and drops what does not fit.
-struct NonBlockingStderr;
+///
+/// On a terminal, "writable" only means "some room", which can be less than a line, so a
+/// terminal is written through its own non-blocking open (`tty`): a stalled terminal (a
+/// frozen `docker run -it` session) loses lines instead of freezing PID 1. The program's
+/// file description is never made non-blocking.
+struct NonBlockingStderr {
+    tty: Option<OwnedFd>,
+}
 
 impl Write for NonBlockingStderr {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let line = buf.get(..buf.len().min(MAX_LINE)).unwrap_or(buf);
+        if let Some(tty) = &self.tty {
+            // EAGAIN (no room) or any other error: the line is dropped.
+            let _ = nix::unistd::write(tty, line);
+            return Ok(buf.len());
+        }
         // fd 2 is borrowed only for this call; if it is closed, poll reports POLLNVAL and
-        // the line is dropped.
+        // the line is dropped. POLLHUP (a socket whose reader is gone) would only earn us a
+        // SIGPIPE.
         let handle = io::stderr();
         let fd = handle.as_fd();
         let mut fds = [PollFd::new(fd, PollFlags::POLLOUT)];
         let ready = matches!(poll(&mut fds, PollTimeout::ZERO), Ok(1))
             && fds.first().and_then(PollFd::revents).is_some_and(|r| {
                 r.contains(PollFlags::POLLOUT)
-                    && !r.intersects(PollFlags::POLLNVAL | PollFlags::POLLERR)
+                    && !r.intersects(PollFlags::POLLNVAL | PollFlags::POLLERR | PollFlags::POLLHUP)
             });
         if ready {
-            let n = buf.len().min(MAX_LINE);
-            let _ = nix::unistd::write(fd, buf.get(..n).unwrap_or(buf));
+            let _ = nix::unistd::write(fd, line);
         }
         // Report everything as written: a lost log line is not an error worth acting on.
         Ok(buf.len())
@@ -59,13 +72,29 @@ impl Write for NonBlockingStderr {
     }
 }
 
+/// A non-blocking open of the terminal on stderr, if stderr is one (and /proc is there).
+fn nonblocking_tty() -> Option<OwnedFd> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if !nix::unistd::isatty(io::stderr().as_fd()).unwrap_or(false) {
+        return None;
+    }
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open("/proc/self/fd/2")
+        .ok()?;
+    crate::sys::above_stdio(OwnedFd::from(file)).ok()
+}
+
 /// Installs the logger. Failure (a logger already set) is harmless and ignored.
 pub fn init(verbosity: u8) {
     let pid = std::process::id();
     let mut b = env_logger::Builder::new();
     b.filter_level(level(verbosity))
         .write_style(env_logger::WriteStyle::Never)
-        .target(env_logger::Target::Pipe(Box::new(NonBlockingStderr)))
+        .target(env_logger::Target::Pipe(Box::new(NonBlockingStderr {
+            tty: nonblocking_tty(),
+        })))
         .format(move |f, r| f.write_all(format_line(r.level(), pid, r.args()).as_bytes()));
     let _ = b.try_init();
 }

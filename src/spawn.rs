@@ -7,16 +7,15 @@
 //! close-on-exec pipe, so tini-rs logs one line and the exit code (127/126/1) comes from
 //! the child's status like any other.
 
-use std::ffi::{CString, OsStr, OsString, c_char};
+use std::ffi::{CString, OsStr, OsString};
 use std::io::Read;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 
 use log::{error, info};
 use nix::errno::Errno;
 
 use crate::error::Error;
-use crate::exit_code::exec_failure_code;
 use crate::sys::{self, ChildStep, ExecPlan, SignalSet};
 
 /// The caller's signal state, restored in the program.
@@ -49,23 +48,19 @@ pub fn spawn(program: &[OsString], caller: &CallerSignals) -> Result<i32, Error>
     })?;
     let candidates = candidates(first, std::env::var_os("PATH").as_deref());
 
-    let mut argv: Vec<*const c_char> = args.iter().map(|a| a.as_ptr()).collect();
-    argv.push(std::ptr::null());
-    let mut sh_argv: Vec<*const c_char> = vec![c"/bin/sh".as_ptr(), std::ptr::null()];
-    sh_argv.extend(args.iter().skip(1).map(|a| a.as_ptr()));
-    sh_argv.push(std::ptr::null());
-
     let (read_end, write_end) = sys::report_pipe().map_err(Error::sys("pipe"))?;
-    let mut plan = ExecPlan {
+    let mut plan = ExecPlan::new(
+        &args,
         candidates,
-        argv,
-        sh_argv,
-        caller_mask: caller.mask,
-        chld_ignored: caller.chld_ignored,
-        take_terminal: owns_terminal(),
-        report_fd: write_end.as_raw_fd(),
-        exec_exit_code: exec_failure_code,
-    };
+        caller.mask,
+        caller.chld_ignored,
+        owns_terminal(),
+        write_end.as_raw_fd(),
+    )
+    .ok_or(Error::BadArgument {
+        op: "exec",
+        reason: "no program".into(),
+    })?;
     let pid = sys::spawn(&mut plan).map_err(Error::sys("fork"))?;
     drop(write_end);
     report_child_failure(read_end, &name);
@@ -100,11 +95,7 @@ pub fn candidates(program: &CString, path: Option<&OsStr>) -> Vec<CString> {
 
 /// Whether tini-rs's process group is the foreground group of the terminal on stdin.
 fn owns_terminal() -> bool {
-    let stdin = std::io::stdin();
-    match nix::unistd::tcgetpgrp(stdin.as_fd()) {
-        Ok(fg) => fg == nix::unistd::getpgrp(),
-        Err(_) => false,
-    }
+    sys::stdin_foreground_group().is_ok_and(|fg| fg == nix::unistd::getpgrp().as_raw())
 }
 
 /// Reads the child's report: nothing (EOF) means exec succeeded.

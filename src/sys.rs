@@ -7,11 +7,14 @@
 //! work: no allocation, no logging, no locks.
 #![allow(unsafe_code)]
 
-use std::ffi::{CStr, c_char, c_int};
+use std::ffi::{CStr, CString, c_char, c_int};
+use std::marker::PhantomData;
 use std::os::fd::RawFd;
 use std::time::Duration;
 
 use nix::errno::Errno;
+
+use crate::exit_code::exec_failure_code;
 
 /// Highest signal number on Linux (the last real-time signal).
 pub const MAX_SIGNAL: i32 = 64;
@@ -36,25 +39,14 @@ impl SignalSet {
         // SAFETY: `self.0` is an initialised sigset_t; an invalid number only returns EINVAL.
         unsafe { libc::sigaddset(&mut self.0, sig) };
     }
-
-    /// Whether `sig` is in the set.
-    pub fn contains(&self, sig: i32) -> bool {
-        // SAFETY: `self.0` is an initialised sigset_t; sigismember only reads it.
-        unsafe { libc::sigismember(&self.0, sig) == 1 }
-    }
 }
 
-/// Replaces the calling thread's signal mask with `set`; returns the previous mask.
-pub fn set_mask(how: c_int, set: &SignalSet) -> Result<SignalSet, Errno> {
+/// Blocks every signal in `set`; returns the caller's mask.
+pub fn block(set: &SignalSet) -> Result<SignalSet, Errno> {
     let mut old = SignalSet::empty();
     // SAFETY: both pointers are valid sigset_t values owned by this frame.
-    let rc = unsafe { libc::sigprocmask(how, &set.0, &mut old.0) };
+    let rc = unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set.0, &mut old.0) };
     Errno::result(rc).map(|_| old)
-}
-
-/// Block every signal in `set`; returns the caller's mask.
-pub fn block(set: &SignalSet) -> Result<SignalSet, Errno> {
-    set_mask(libc::SIG_BLOCK, set)
 }
 
 /// What `sigtimedwait` told about one signal.
@@ -159,31 +151,68 @@ impl ChildStep {
 }
 
 /// Everything the child needs, prepared (allocated) by the parent before `fork`.
-pub struct ExecPlan {
-    /// Paths to try in order (PATH search done in the parent), NUL-terminated.
-    pub candidates: Vec<std::ffi::CString>,
-    /// argv as pointers into the caller's strings, null-terminated.
-    pub argv: Vec<*const c_char>,
+///
+/// The pointer vectors are built here from borrowed strings, so they are always
+/// null-terminated and cannot outlive what they point into (`'a`).
+pub struct ExecPlan<'a> {
+    /// Paths to try in order (PATH search done in the parent).
+    candidates: Vec<CString>,
+    /// argv: pointers into the borrowed arguments, null-terminated.
+    argv: Vec<*const c_char>,
     /// `["/bin/sh", <candidate>, argv[1..]..., NULL]`; slot 1 is filled in by the child for
     /// a file without `#!` (execvp's ENOEXEC fallback).
-    pub sh_argv: Vec<*const c_char>,
+    sh_argv: Vec<*const c_char>,
+    args: PhantomData<&'a [CString]>,
     /// The caller's signal mask, restored just before exec.
-    pub caller_mask: SignalSet,
+    caller_mask: SignalSet,
     /// The caller ignored SIGCHLD: restore SIG_IGN before exec (other ignored signals were
     /// never changed and pass through exec as they are).
-    pub chld_ignored: bool,
+    chld_ignored: bool,
     /// Make the child's group the terminal's foreground group (stdin is our terminal).
-    pub take_terminal: bool,
-    /// Write end of the CLOEXEC error pipe.
-    pub report_fd: RawFd,
-    /// Exit code to use for each exec errno is chosen by this function (async-signal-safe).
-    pub exec_exit_code: fn(i32) -> u8,
+    take_terminal: bool,
+    /// Write end of the close-on-exec error pipe.
+    report_fd: RawFd,
+}
+
+impl<'a> ExecPlan<'a> {
+    /// A plan for running `args` (program first; at least one), trying `candidates` in order.
+    pub fn new(
+        args: &'a [CString],
+        candidates: Vec<CString>,
+        caller_mask: SignalSet,
+        chld_ignored: bool,
+        take_terminal: bool,
+        report_fd: RawFd,
+    ) -> Option<Self> {
+        let (_, rest) = args.split_first()?;
+        let null = std::iter::once(std::ptr::null());
+        let argv = args
+            .iter()
+            .map(|a| a.as_ptr())
+            .chain(null.clone())
+            .collect();
+        let sh_argv = [SH.as_ptr(), std::ptr::null()]
+            .into_iter()
+            .chain(rest.iter().map(|a| a.as_ptr()))
+            .chain(null)
+            .collect();
+        Some(ExecPlan {
+            candidates,
+            argv,
+            sh_argv,
+            args: PhantomData,
+            caller_mask,
+            chld_ignored,
+            take_terminal,
+            report_fd,
+        })
+    }
 }
 
 const SH: &CStr = c"/bin/sh";
 
 /// Forks; the child sets itself up and execs `plan`, the parent gets the child's PID.
-pub fn spawn(plan: &mut ExecPlan) -> Result<i32, Errno> {
+pub fn spawn(plan: &mut ExecPlan<'_>) -> Result<i32, Errno> {
     // SAFETY: tini-rs is single-threaded when it forks (no thread is ever started), so the
     // child may use any async-signal-safe call; `child` uses only those and never returns.
     let pid = unsafe { libc::fork() };
@@ -197,7 +226,7 @@ pub fn spawn(plan: &mut ExecPlan) -> Result<i32, Errno> {
 
 /// # Safety
 /// Must only run in the child right after `fork` of a single-threaded process.
-unsafe fn child(plan: &mut ExecPlan) -> ! {
+unsafe fn child(plan: &mut ExecPlan<'_>) -> ! {
     // SAFETY: every call below is async-signal-safe and gets valid pointers from `plan`,
     // which was fully built before fork and is a private copy in this process.
     unsafe {
@@ -254,7 +283,7 @@ unsafe fn child(plan: &mut ExecPlan) -> ! {
             last = libc::EACCES;
         }
         *libc::__errno_location() = last;
-        fail(plan.report_fd, ChildStep::Exec, (plan.exec_exit_code)(last))
+        fail(plan.report_fd, ChildStep::Exec, exec_failure_code(last))
     }
 }
 
@@ -327,20 +356,22 @@ pub fn wait_any_nohang() -> Result<Option<(i32, Status)>, Errno> {
     Ok(Some((pid, decoded)))
 }
 
-/// A pipe whose both ends are close-on-exec and numbered 3 or above, so that it never
-/// takes the place of a closed stdin, stdout or stderr.
-pub fn report_pipe() -> Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd), Errno> {
+/// `fd` moved to a number of 3 or above (close-on-exec), so that it never takes the place
+/// of a closed stdin, stdout or stderr (the program must see those closed).
+pub fn above_stdio(fd: std::os::fd::OwnedFd) -> Result<std::os::fd::OwnedFd, Errno> {
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    if fd.as_raw_fd() > 2 {
+        return Ok(fd);
+    }
+    let new = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(3))?;
+    // SAFETY: `new` was just returned by F_DUPFD_CLOEXEC, so it is a fresh fd we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
+/// A pipe whose both ends are close-on-exec and numbered 3 or above.
+pub fn report_pipe() -> Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd), Errno> {
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
-    let lift = |fd: OwnedFd| -> Result<OwnedFd, Errno> {
-        if fd.as_raw_fd() > 2 {
-            return Ok(fd);
-        }
-        let new = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(3))?;
-        // SAFETY: `new` was just returned by F_DUPFD_CLOEXEC, so it is a fresh fd we own.
-        Ok(unsafe { OwnedFd::from_raw_fd(new) })
-    };
-    Ok((lift(r)?, lift(w)?))
+    Ok((above_stdio(r)?, above_stdio(w)?))
 }
 
 unsafe extern "C" {
@@ -380,4 +411,11 @@ pub fn release_code_pages() -> Result<usize, Errno> {
     // clean file pages, which the kernel faults back in from the file when they are used.
     let rc = unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_DONTNEED) };
     Errno::result(rc).map(|_| len)
+}
+
+/// The foreground process group of the terminal on fd 0 (`tcgetpgrp(0)`), without going
+/// through `std::io::stdin()`, which would allocate its 8 KiB buffer for nothing.
+pub fn stdin_foreground_group() -> Result<i32, Errno> {
+    // SAFETY: tcgetpgrp takes a plain fd; a closed or non-tty fd only returns an error.
+    Errno::result(unsafe { libc::tcgetpgrp(0) })
 }
