@@ -41,10 +41,6 @@ pub fn run(cfg: &Config) -> Result<u8, Error> {
     } else {
         Some(spawn::spawn(&cfg.program, &caller)?)
     };
-    match sys::release_code_pages() {
-        Ok(n) => log::debug!("Released {} KiB of start-up code from memory", n / 1024),
-        Err(e) => log::debug!("madvise failed: {}", error::strerror(e)),
-    }
     Ok(supervise::Supervisor::new(cfg, blocked, main).run())
 }
 

@@ -5,6 +5,7 @@
 //! goes on. There is no periodic wake-up: `sigtimedwait` waits without a timeout unless a
 //! grace-period deadline is pending.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use log::{debug, error, info, trace, warn};
@@ -15,6 +16,19 @@ use crate::exit_code::{Outcome, raw_code};
 use crate::signals;
 use crate::sys::{self, SignalSet};
 use crate::{procs, reap};
+
+/// When the program has run this long, tini-rs drops its start-up code from memory (one
+/// single timed wake-up; a program that is over sooner costs nothing).
+const RELEASE_CODE_AFTER: Duration = Duration::from_millis(100);
+
+/// Drops the code pages: argument parsing and spawning are never run again, and the loop
+/// faults back in only what it uses.
+fn release_code() {
+    match sys::release_code_pages() {
+        Ok(n) => debug!("Released {} KiB of start-up code from memory", n / 1024),
+        Err(e) => debug!("madvise failed: {}", crate::error::strerror(e)),
+    }
+}
 
 /// How long to wait for processes to vanish after SIGKILL before giving up on them
 /// (a process in uninterruptible sleep can outlive its SIGKILL for a while).
@@ -70,17 +84,29 @@ impl<'a> Supervisor<'a> {
     pub fn run(mut self) -> u8 {
         // A child may have died before we started waiting; its SIGCHLD is pending anyway,
         // so no explicit drain is needed here.
+        let mut release_at = Some(Instant::now() + RELEASE_CODE_AFTER);
         loop {
             if let Some(code) = self.finished() {
                 return self.cfg.remap.apply(code);
             }
-            let timeout = self
-                .deadline()
-                .map(|d| d.saturating_duration_since(Instant::now()));
+            // Expired times are acted on before waiting: sigtimedwait hands out a pending
+            // signal even with a zero timeout, so a stream of signals could otherwise
+            // postpone them for ever.
+            let now = Instant::now();
+            if release_at.is_some_and(|t| t <= now) {
+                release_at = None;
+                release_code();
+            }
+            if self.deadline().is_some_and(|d| d <= now) {
+                self.on_deadline();
+                continue;
+            }
+            let wake = [self.deadline(), release_at].into_iter().flatten().min();
+            let timeout = wake.map(|w| w.saturating_duration_since(now));
             match sys::wait_signal(&self.blocked, timeout) {
                 Ok(r) => self.on_signal(r),
-                Err(Errno::EAGAIN) => self.on_deadline(),
-                Err(Errno::EINTR) => {}
+                // A timeout: the top of the loop sees what expired.
+                Err(Errno::EAGAIN | Errno::EINTR) => {}
                 Err(e) => {
                     // sigtimedwait fails only for invalid arguments, which we never pass.
                     error!("sigtimedwait failed: {}", crate::error::strerror(e));
@@ -134,7 +160,7 @@ impl<'a> Supervisor<'a> {
         };
         if self.cfg.pause && self.code.is_none() && matches!(sig, libc::SIGTERM | libc::SIGINT) {
             info!("Pause mode: {} received, exiting", signals::name(sig));
-            self.main_done(0);
+            self.main_done(0, false);
             return;
         }
         self.forward(sig);
@@ -154,20 +180,23 @@ impl<'a> Supervisor<'a> {
                 }
             }
             self.main = None;
-            self.main_done(raw_code(outcome));
+            self.main_done(raw_code(outcome), true);
         }
     }
 
     /// The program is over (or pause mode was told to stop): exit now, or start the grace
-    /// period if one is configured and anything of ours is left.
-    fn main_done(&mut self, code: u8) {
+    /// period if one is configured and anything of ours is left. `just_drained` says
+    /// whether `no_children` is fresh (the caller drained a moment ago).
+    fn main_done(&mut self, code: u8, just_drained: bool) {
         self.code = Some(code);
         let Some(grace) = self.cfg.grace_period else {
             return;
         };
-        // Look again: pause mode may never have drained, and orphans may have been
-        // re-parented to us since the last drain said "no children".
-        self.no_children = reap::drain(self.main, self.cfg.warn_on_reap).no_children;
+        if !just_drained {
+            // Pause mode may never have drained, and orphans may have been re-parented to
+            // us since the last drain said "no children".
+            self.no_children = reap::drain(self.main, self.cfg.warn_on_reap).no_children;
+        }
         if self.no_children {
             return;
         }
@@ -229,6 +258,10 @@ impl<'a> Supervisor<'a> {
     }
 }
 
+/// Failed deliveries other than ESRCH, counted so that a storm (e.g. EAGAIN when the
+/// receiver's queue of real-time signals is full) logs a few lines, not one per signal.
+static SEND_FAILURES: AtomicU64 = AtomicU64::new(0);
+
 /// `kill`, with ESRCH (the target just died) being normal.
 fn deliver(target: i32, sig: i32) {
     match sys::kill(target, sig) {
@@ -237,10 +270,15 @@ fn deliver(target: i32, sig: i32) {
             "No process to receive {} (target {target})",
             signals::name(sig)
         ),
-        Err(e) => warn!(
-            "Sending {} to {target} failed: {}",
-            signals::name(sig),
-            crate::error::strerror(e)
-        ),
+        Err(e) => {
+            let n = SEND_FAILURES.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_power_of_two() {
+                warn!(
+                    "Sending {} to {target} failed: {} ({n} failed so far)",
+                    signals::name(sig),
+                    crate::error::strerror(e)
+                );
+            }
+        }
     }
 }
