@@ -3,7 +3,8 @@
 //!
 //! Nothing here is fatal: after the program started, every error is logged and the loop
 //! goes on. There is no periodic wake-up: `sigtimedwait` waits without a timeout unless a
-//! grace-period deadline is pending.
+//! grace-period deadline is pending (and once, 100 ms after the spawn, to drop the start-up
+//! code from memory).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
