@@ -103,9 +103,12 @@ fn program_killed_by_a_signal_gives_128_plus_n() {
     for mode in MODES {
         for (sig, code) in cases {
             // The program kills itself (as PID 1 it is PID 2, an ordinary process).
+            // `env --default-signal` first: a caller that ignores HUP (nohup) would pass
+            // that on to the shell, correctly, and the shell would survive its own kill.
+            let script = format!("kill -{sig} $$; sleep 5");
             let out = go(
                 mode,
-                &["--", "sh", "-c", &format!("kill -{sig} $$; sleep 5")],
+                &["--", "env", "--default-signal", "sh", "-c", &script],
             );
             assert_eq!(out.code(), code, "{mode:?} signal {sig}\n{out}");
         }
