@@ -318,7 +318,15 @@ fn a_program_killed_by_a_forwarded_signal_gives_128_plus_the_signal() {
             (1, 129),
             (sigrtmin() + 2, 128 + sigrtmin() + 2),
         ] {
-            let mut cmd = tini(mode, &["--", "sh", "-c", "echo ready; sleep 1000"]);
+            // `env --default-signal`: a caller that ignores HUP (nohup) passes that on.
+            let program = [
+                "env",
+                "--default-signal",
+                "sh",
+                "-c",
+                "echo ready; sleep 1000",
+            ];
+            let mut cmd = tini(mode, &[&["--"][..], &program[..]].concat());
             cmd.stdin(Stdio::null());
             let mut p = Proc::spawn(cmd);
             let tini = tini_pid(&p, mode);
