@@ -175,23 +175,13 @@ where
             return Ok(Action::Version);
         }
     }
-    let argv = std::iter::once(OsString::from("tini-rs")).chain(args.iter().cloned());
-    let m = command()
-        .try_get_matches_from(argv)
-        .map_err(|e| UsageError(clap_message(&e)))?;
-    if m.get_flag("help") {
+    let o = options(args)?;
+    if o.help {
         return Ok(Action::Help);
     }
-    if m.get_flag("license") {
+    if o.license {
         return Ok(Action::License);
     }
-    let strings = |id: &str| -> Vec<String> {
-        m.get_raw(id)
-            .into_iter()
-            .flatten()
-            .map(|v| v.to_string_lossy().into_owned())
-            .collect()
-    };
     let set = |name: &str| env(name).is_some();
     let text = |name: &str| -> Result<Option<String>, UsageError> {
         env(name)
@@ -203,16 +193,11 @@ where
     };
 
     let mut cfg = Config {
-        program: m
-            .get_raw("program")
-            .into_iter()
-            .flatten()
-            .map(OsStr::to_os_string)
-            .collect(),
-        subreaper: m.get_flag("subreaper") || set("TINI_SUBREAPER"),
-        warn_on_reap: m.get_flag("warn") || set("TINI_WARN_ON_REAP"),
-        pause: m.get_flag("pause") || set("TINI_PAUSE"),
-        verbosity: DEFAULT_VERBOSITY.saturating_add(m.get_count("verbose")),
+        program: o.program,
+        subreaper: o.subreaper || set("TINI_SUBREAPER"),
+        warn_on_reap: o.warn || set("TINI_WARN_ON_REAP"),
+        pause: o.pause || set("TINI_PAUSE"),
+        verbosity: DEFAULT_VERBOSITY.saturating_add(o.verbose),
         ..Config::default()
     };
     if let Some(v) = env("TINI_VERBOSITY") {
@@ -220,12 +205,12 @@ where
     }
 
     cfg.delivery = delivery(
-        m.get_flag("group") || set("TINI_KILL_PROCESS_GROUP"),
-        m.get_flag("child") || set("TINI_CHILD_ONLY"),
-        m.get_flag("all") || set("TINI_BROADCAST"),
+        o.group || set("TINI_KILL_PROCESS_GROUP"),
+        o.child || set("TINI_CHILD_ONLY"),
+        o.all || set("TINI_BROADCAST"),
     )?;
 
-    let pdeath = strings("pdeath").pop().or(text("TINI_PDEATHSIG")?);
+    let pdeath = o.pdeath.or(text("TINI_PDEATHSIG")?);
     if let Some(p) = pdeath {
         let sig = signals::parse(&p).filter(|s| signals::is_blocked(*s) || *s == libc::SIGKILL);
         cfg.parent_death_signal =
@@ -236,12 +221,12 @@ where
     if let Some(v) = text("TINI_REMAP_EXIT")? {
         codes.extend(split_list(&v));
     }
-    codes.extend(strings("remap"));
+    codes.extend(o.remap);
     for c in codes {
         cfg.remap.insert(parse_exit_code(&c)?);
     }
 
-    let grace = strings("grace").pop().or(text("TINI_GRACE_PERIOD")?);
+    let grace = o.grace.or(text("TINI_GRACE_PERIOD")?);
     if let Some(g) = grace {
         let d = parse_duration(&g).ok_or_else(|| {
             UsageError(format!(
@@ -255,7 +240,7 @@ where
     if let Some(v) = text("TINI_REWRITE")? {
         rules.extend(split_list(&v));
     }
-    rules.extend(strings("rewrite"));
+    rules.extend(o.rewrite);
     for r in rules {
         let (from, to) = parse_rule(&r)?;
         cfg.rewrite.set(from, to);
@@ -291,6 +276,74 @@ pub fn atoi_verbosity(text: &str) -> u8 {
     } else {
         u8::try_from(value).unwrap_or(u8::MAX)
     }
+}
+
+/// The command line, before the environment is looked at.
+#[derive(Default)]
+struct Options {
+    help: bool,
+    license: bool,
+    subreaper: bool,
+    warn: bool,
+    pause: bool,
+    verbose: u8,
+    group: bool,
+    child: bool,
+    all: bool,
+    pdeath: Option<String>,
+    remap: Vec<String>,
+    grace: Option<String>,
+    rewrite: Vec<String>,
+    program: Vec<OsString>,
+}
+
+/// Parses the options. A command line with no option at all, `-- PROG...` (how Docker's
+/// `--init` and most entry points call an init) or `PROG...`, needs no grammar: it skips
+/// clap, which is most of tini-rs's start-up work.
+fn options(args: &[OsString]) -> Result<Options, UsageError> {
+    let program = match args.split_first() {
+        Some((first, rest)) if first == "--" => Some(rest),
+        Some((first, _)) if !first.as_encoded_bytes().starts_with(b"-") => Some(args),
+        _ => None,
+    };
+    if let Some(program) = program {
+        return Ok(Options {
+            program: program.to_vec(),
+            ..Options::default()
+        });
+    }
+    let argv = std::iter::once(OsString::from("tini-rs")).chain(args.iter().cloned());
+    let m = command()
+        .try_get_matches_from(argv)
+        .map_err(|e| UsageError(clap_message(&e)))?;
+    let strings = |id: &str| -> Vec<String> {
+        m.get_raw(id)
+            .into_iter()
+            .flatten()
+            .map(|v| v.to_string_lossy().into_owned())
+            .collect()
+    };
+    Ok(Options {
+        help: m.get_flag("help"),
+        license: m.get_flag("license"),
+        subreaper: m.get_flag("subreaper"),
+        warn: m.get_flag("warn"),
+        pause: m.get_flag("pause"),
+        verbose: m.get_count("verbose"),
+        group: m.get_flag("group"),
+        child: m.get_flag("child"),
+        all: m.get_flag("all"),
+        pdeath: strings("pdeath").pop(),
+        remap: strings("remap"),
+        grace: strings("grace").pop(),
+        rewrite: strings("rewrite"),
+        program: m
+            .get_raw("program")
+            .into_iter()
+            .flatten()
+            .map(OsStr::to_os_string)
+            .collect(),
+    })
 }
 
 fn delivery(group: bool, child: bool, all: bool) -> Result<Delivery, UsageError> {
