@@ -15,23 +15,6 @@ use std::process::Command;
 
 const WARNING: &str = "zombie reaping won't work";
 
-/// Kills the listed PIDs on drop, unless disarmed once they are known to be gone.
-struct KillOnDrop(Vec<i32>);
-
-impl KillOnDrop {
-    fn disarm(mut self) {
-        self.0.clear();
-    }
-}
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        for &pid in &self.0 {
-            kill(pid, libc::SIGKILL);
-        }
-    }
-}
-
 /// `prefix... <cmd's program> <cmd's args>`, with `cmd`'s environment changes kept.
 fn wrap(prefix: &[&str], cmd: &Command) -> Command {
     let (first, rest) = prefix.split_first().unwrap();

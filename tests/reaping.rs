@@ -69,24 +69,6 @@ k, z = wait_for(lambda k, z: k == 0)
 print("done left=%d zombies=%d" % (k, z), flush=True)
 "#;
 
-/// Kills the listed PIDs on drop (test failures must not leave orphans behind).
-struct KillOnDrop(Vec<i32>);
-
-impl KillOnDrop {
-    /// Forgets the PIDs once they are known to be gone (a later kill could hit a reused PID).
-    fn disarm(mut self) {
-        self.0.clear();
-    }
-}
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        for &pid in &self.0 {
-            kill(pid, libc::SIGKILL);
-        }
-    }
-}
-
 /// Runs the orphan burst of `n` under tini-rs (`args` before the program) and checks that
 /// every orphan was re-parented to tini-rs and reaped while tini-rs still ran.
 fn burst(mode: Mode, args: &[&str], env: &[(&str, &str)], n: usize) {

@@ -339,15 +339,6 @@ fn a_program_killed_by_a_forwarded_signal_gives_128_plus_the_signal() {
     }
 }
 
-/// Polls until tini-rs has taken every pending SIGCHLD and sleeps in its wait again.
-fn wait_until_tini_is_idle(tini: i32) {
-    poll_until("tini-rs to take SIGCHLD and sleep", || {
-        let pending = [proc_sigset(tini, "SigPnd")?, proc_sigset(tini, "ShdPnd")?];
-        let state = proc_status(tini, "State")?;
-        (state.starts_with('S') && !pending.iter().any(|p| p.contains(&SIGCHLD))).then_some(())
-    });
-}
-
 /// Without a terminal, a SIGTSTP sent to tini-rs stops the program (its default action),
 /// tini-rs stays running and does not take the stopped program for an exited one, and
 /// SIGCONT resumes it.

@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 
 use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 
-const SIGCHLD: i32 = 17;
 const SIGCONT: i32 = 18;
 
 /// tini-rs (or unshare with tini-rs) in a new session whose controlling terminal is a pty.
@@ -227,15 +226,6 @@ fn wait_until_stopped(program: i32, tini: i32) {
     poll_until("the program to stop", || {
         assert!(alive(tini), "tini-rs exited when its program was stopped");
         proc_status(program, "State").filter(|s| s.starts_with('T'))
-    });
-}
-
-/// Polls until tini-rs has taken every pending SIGCHLD and sleeps in its wait again.
-fn wait_until_tini_is_idle(tini: i32) {
-    poll_until("tini-rs to take SIGCHLD and sleep", || {
-        let pending = [proc_sigset(tini, "SigPnd")?, proc_sigset(tini, "ShdPnd")?];
-        let state = proc_status(tini, "State")?;
-        (state.starts_with('S') && !pending.iter().any(|p| p.contains(&SIGCHLD))).then_some(())
     });
 }
 

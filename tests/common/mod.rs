@@ -286,6 +286,13 @@ pub fn tini_pid(p: &Proc, mode: Mode) -> i32 {
 /// grandchildren that outlive a killed plain-mode tini-rs when a test fails.
 pub struct KillOnDrop(pub Vec<i32>);
 
+impl KillOnDrop {
+    /// Forgets the PIDs once they are known to be gone (a later kill could hit a reused PID).
+    pub fn disarm(mut self) {
+        self.0.clear();
+    }
+}
+
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         for &pid in &self.0 {
@@ -373,5 +380,15 @@ pub fn wait_sigtimedwait(pid: i32) {
         std::fs::read_to_string(format!("/proc/{pid}/wchan"))
             .ok()
             .filter(|w| w.contains("sigtimedwait"))
+    });
+}
+
+/// Polls until tini-rs has taken every pending SIGCHLD and sleeps in its wait again.
+pub fn wait_until_tini_is_idle(tini: i32) {
+    poll_until("tini-rs to take SIGCHLD and sleep", || {
+        let pending = [proc_sigset(tini, "SigPnd")?, proc_sigset(tini, "ShdPnd")?];
+        let state = proc_status(tini, "State")?;
+        let chld = libc::SIGCHLD;
+        (state.starts_with('S') && !pending.iter().any(|p| p.contains(&chld))).then_some(())
     });
 }
