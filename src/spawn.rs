@@ -5,7 +5,8 @@
 //! tini-rs had it (so Ctrl-C reaches the program), restores the caller's signal mask and
 //! ignored signals exactly, and execs. If exec fails it sends the errno back through a
 //! close-on-exec pipe, so tini-rs logs one line and the exit code (127/126/1) comes from
-//! the child's status like any other.
+//! the child's status like any other. The pipe is read once the child has exited, so the
+//! parent goes straight to its loop instead of sleeping until the exec is done.
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io::Read;
@@ -26,8 +27,29 @@ pub struct CallerSignals {
     pub chld_ignored: bool,
 }
 
-/// Forks and execs `program`; returns the child's PID once exec has succeeded or failed.
-pub fn spawn(program: &[OsString], caller: &CallerSignals) -> Result<i32, Error> {
+/// The started program: its PID, and the pipe on which its child side reports a failure
+/// before exec (read once it has exited, so that the spawn never waits for the exec).
+pub struct Child {
+    pub pid: i32,
+    pub report: Report,
+}
+
+/// The read end of the child's error pipe, and the program's name for the message.
+pub struct Report {
+    read_end: std::os::fd::OwnedFd,
+    name: String,
+}
+
+impl Report {
+    /// Logs the child's failure, if it reported one. Call it once the child has exited: the
+    /// write end is closed then (by exec or by exit), so the read never blocks.
+    pub fn log_failure(self) {
+        report_child_failure(self.read_end, &self.name);
+    }
+}
+
+/// Forks and execs `program`; returns as soon as the child is forked.
+pub fn spawn(program: &[OsString], caller: &CallerSignals) -> Result<Child, Error> {
     let name = program
         .first()
         .map(|p| p.to_string_lossy().into_owned())
@@ -63,9 +85,11 @@ pub fn spawn(program: &[OsString], caller: &CallerSignals) -> Result<i32, Error>
     })?;
     let pid = sys::spawn(&mut plan).map_err(Error::sys("fork"))?;
     drop(write_end);
-    report_child_failure(read_end, &name);
     info!("Spawned child process '{name}' with pid '{pid}'");
-    Ok(pid)
+    Ok(Child {
+        pid,
+        report: Report { read_end, name },
+    })
 }
 
 /// The paths execvp would try, in order.

@@ -16,7 +16,7 @@ use crate::cli::{Config, Delivery};
 use crate::exit_code::{Outcome, raw_code};
 use crate::signals;
 use crate::sys::{self, SignalSet};
-use crate::{procs, reap};
+use crate::{procs, reap, spawn};
 
 /// When the program has run this long, tini-rs drops its start-up code from memory (one
 /// single timed wake-up; a program that is over sooner costs nothing).
@@ -61,11 +61,17 @@ pub struct Supervisor<'a> {
     no_children: bool,
     /// The "ignoring our own SIGPIPE" line was logged (it must not be repeated).
     pipe_noted: bool,
+    /// The program's pre-exec failure report, read when it has exited.
+    report: Option<spawn::Report>,
 }
 
 impl<'a> Supervisor<'a> {
-    pub fn new(cfg: &'a Config, blocked: SignalSet, main: Option<i32>) -> Self {
+    pub fn new(cfg: &'a Config, blocked: SignalSet, child: Option<spawn::Child>) -> Self {
         let own_pid = std::process::id() as i32;
+        let (main, report) = match child {
+            Some(c) => (Some(c.pid), Some(c.report)),
+            None => (None, None),
+        };
         Supervisor {
             cfg,
             blocked,
@@ -77,6 +83,7 @@ impl<'a> Supervisor<'a> {
             phase: Phase::Running,
             no_children: false,
             pipe_noted: false,
+            report,
         }
     }
 
@@ -171,6 +178,9 @@ impl<'a> Supervisor<'a> {
         let d = reap::drain(self.main, self.cfg.warn_on_reap);
         self.no_children = d.no_children;
         if let Some(outcome) = d.main {
+            if let Some(report) = self.report.take() {
+                report.log_failure();
+            }
             match outcome {
                 Outcome::Exited(n) => info!("Main child exited normally (with status '{n}')"),
                 Outcome::Signaled(s) => {
