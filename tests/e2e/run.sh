@@ -244,7 +244,9 @@ echo "program: exiting, leaving a job behind"'
 
 # TINI_SUBREAPER: run under a nested tini-rs (not PID 1); prints its PID and the parent of an
 # orphan made by the program.
-SUBREAPER_PROG='(sleep 5 &); echo "nested_init=$PPID"; ps -o ppid,comm | awk "\$2 == \"sleep\" {print \"orphan_parent=\" \$1}"'
+# The orphan is polled for (up to 5 s) until it has been re-parented (to the nested init or
+# to PID 1): right after the subshell exits it may not have exec'd sleep or been adopted yet.
+SUBREAPER_PROG='(sleep 5 &); echo "nested_init=$PPID"; i=0; p=; while [ $i -lt 100 ]; do p=$(ps -o ppid,comm | awk "\$2 == \"sleep\" {print \$1}"); if [ "$p" = "$PPID" ] || [ "$p" = 1 ]; then break; fi; i=$((i+1)); sleep 0.05; done; echo "orphan_parent=$p"'
 
 # Extracts KEY=VALUE from a file.
 get() { sed -n "s/^$2=//p" "$1" | tr -d '\r' | head -n1; }
