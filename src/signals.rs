@@ -110,11 +110,14 @@ pub fn is_blocked(sig: i32) -> bool {
         && !(sig > libc::SIGSYS && sig < rt_min())
 }
 
+/// Blocked but never passed on: SIGCHLD drives reaping, and SIGTTIN/SIGTTOU are about
+/// tini-rs itself (it may touch a terminal whose foreground group it gave to the program).
+pub const NEVER_FORWARDED: [i32; 3] = [libc::SIGCHLD, libc::SIGTTIN, libc::SIGTTOU];
+
 /// Whether a received `sig` is passed on to the program: every blocked signal except
-/// SIGCHLD (it drives reaping) and SIGTTIN/SIGTTOU (tini-rs may touch a terminal whose
-/// foreground group it gave to the program; those are about tini-rs, not the program).
+/// [`NEVER_FORWARDED`].
 pub fn is_forwardable(sig: i32) -> bool {
-    is_blocked(sig) && !matches!(sig, libc::SIGCHLD | libc::SIGTTIN | libc::SIGTTOU)
+    is_blocked(sig) && !NEVER_FORWARDED.contains(&sig)
 }
 
 /// The set tini-rs blocks and waits on.

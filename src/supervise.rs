@@ -149,7 +149,8 @@ impl<'a> Supervisor<'a> {
             self.on_sigchld();
             return;
         }
-        if !signals::is_forwardable(r.signo) {
+        // sigtimedwait only returns blocked signals, so only these need a look here.
+        if signals::NEVER_FORWARDED.contains(&r.signo) {
             trace!("Not forwarding {}", signals::name(r.signo));
             return;
         }
