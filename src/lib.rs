@@ -26,22 +26,23 @@ use sys::SignalSet;
 /// Runs the init described by `cfg`; returns the process exit code. An `Err` is a set-up
 /// failure before the program ran (exit code 1).
 pub fn run(cfg: &Config) -> Result<u8, Error> {
+    let own_pid = std::process::id() as i32;
     let blocked = signals::blocked_set();
     let caller = block_signals(&blocked)?;
     if let Some(sig) = cfg.parent_death_signal {
-        set_parent_death_signal(sig)?;
+        set_parent_death_signal(sig, own_pid)?;
     }
     if cfg.subreaper {
         nix::sys::prctl::set_child_subreaper(true)
             .map_err(Error::sys("prctl(PR_SET_CHILD_SUBREAPER)"))?;
     }
-    warn_if_not_reaper();
+    warn_if_not_reaper(own_pid);
     let main = if cfg.pause {
         None
     } else {
         Some(spawn::spawn(&cfg.program, &caller)?)
     };
-    Ok(supervise::Supervisor::new(cfg, blocked, main).run())
+    Ok(supervise::Supervisor::new(cfg, blocked, main, own_pid).run())
 }
 
 /// Blocks `blocked` and returns the caller's signal state for the program.
@@ -63,20 +64,20 @@ fn block_signals(blocked: &SignalSet) -> Result<CallerSignals, Error> {
 /// Arms the parent-death signal. A parent that died before the prctl would never send it,
 /// so that case is caught by comparing the parent PID before and after, and the signal is
 /// raised at once (it is blocked, so it waits for the loop and is forwarded).
-fn set_parent_death_signal(sig: i32) -> Result<(), Error> {
+fn set_parent_death_signal(sig: i32, own_pid: i32) -> Result<(), Error> {
     let parent = nix::unistd::getppid();
     sys::set_parent_death_signal(sig).map_err(Error::sys("prctl(PR_SET_PDEATHSIG)"))?;
     if nix::unistd::getppid() != parent {
-        sys::kill(std::process::id() as i32, sig).map_err(Error::sys("kill"))?;
+        sys::kill(own_pid, sig).map_err(Error::sys("kill"))?;
     }
     Ok(())
 }
 
 /// Warns unless orphans reach us: PID 1, or a child subreaper (set by `-s` above, or
 /// inherited across exec from a wrapper that set it; the kernel is asked, not the options).
-fn warn_if_not_reaper() {
+fn warn_if_not_reaper(own_pid: i32) {
     let subreaper = nix::sys::prctl::get_child_subreaper().unwrap_or(false);
-    if std::process::id() != 1 && !subreaper {
+    if own_pid != 1 && !subreaper {
         warn!(
             "tini-rs is not PID 1 and not a child subreaper, so orphans are not re-parented \
              to it and zombie reaping won't work (run it as PID 1, or use -s or TINI_SUBREAPER)"

@@ -66,8 +66,12 @@ pub struct Supervisor<'a> {
 }
 
 impl<'a> Supervisor<'a> {
-    pub fn new(cfg: &'a Config, blocked: SignalSet, child: Option<spawn::Child>) -> Self {
-        let own_pid = std::process::id() as i32;
+    pub fn new(
+        cfg: &'a Config,
+        blocked: SignalSet,
+        child: Option<spawn::Child>,
+        own_pid: i32,
+    ) -> Self {
         let (main, report) = match child {
             Some(c) => (Some(c.pid), Some(c.report)),
             None => (None, None),
