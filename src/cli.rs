@@ -91,6 +91,21 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageError(pub String);
 
+/// Every environment variable tini-rs reads (for tests, fuzzing and documentation checks).
+pub const ENV_VARS: [&str; 11] = [
+    "TINI_SUBREAPER",
+    "TINI_PDEATHSIG",
+    "TINI_VERBOSITY",
+    "TINI_WARN_ON_REAP",
+    "TINI_KILL_PROCESS_GROUP",
+    "TINI_CHILD_ONLY",
+    "TINI_BROADCAST",
+    "TINI_REMAP_EXIT",
+    "TINI_GRACE_PERIOD",
+    "TINI_REWRITE",
+    "TINI_PAUSE",
+];
+
 /// The usage line printed with `-h` and after every usage error.
 pub const USAGE: &str = "Usage: tini-rs [OPTIONS] [--] PROGRAM [ARGS...] | --pause | --version";
 

@@ -31,19 +31,7 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
 use tini_rs::cli::{self, Action, UsageError};
 
-const KEYS: [&str; 11] = [
-    "TINI_SUBREAPER",
-    "TINI_PDEATHSIG",
-    "TINI_VERBOSITY",
-    "TINI_WARN_ON_REAP",
-    "TINI_KILL_PROCESS_GROUP",
-    "TINI_CHILD_ONLY",
-    "TINI_BROADCAST",
-    "TINI_REMAP_EXIT",
-    "TINI_GRACE_PERIOD",
-    "TINI_REWRITE",
-    "TINI_PAUSE",
-];
+const KEYS: [&str; 11] = cli::ENV_VARS;
 
 const OPTIONS: [&str; 26] = [
     "-s",

@@ -12,19 +12,7 @@ use std::os::unix::ffi::OsStringExt;
 use libfuzzer_sys::fuzz_target;
 use tini_rs::cli::{self, UsageError};
 
-const KEYS: [&str; 11] = [
-    "TINI_SUBREAPER",
-    "TINI_PDEATHSIG",
-    "TINI_VERBOSITY",
-    "TINI_WARN_ON_REAP",
-    "TINI_KILL_PROCESS_GROUP",
-    "TINI_CHILD_ONLY",
-    "TINI_BROADCAST",
-    "TINI_REMAP_EXIT",
-    "TINI_GRACE_PERIOD",
-    "TINI_REWRITE",
-    "TINI_PAUSE",
-];
+const KEYS: [&str; 11] = cli::ENV_VARS;
 
 fuzz_target!(|data: &[u8]| {
     let mut fields = data.split(|b| *b == 0);
