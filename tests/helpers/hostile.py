@@ -192,13 +192,24 @@ def forkbomb():
         os.close(go_w)
         os.close(report_r)
         while True:
+            # The child waits until its parent has counted it (EOF on the gate), so that
+            # its own `w` can never come before its `c`: then `waiting == created` means
+            # no process is left between fork and being counted.
+            gate_r, gate_w = os.pipe()
             try:
                 pid = os.fork()
             except OSError:
+                os.close(gate_r)
+                os.close(gate_w)
                 break
             if pid == 0:
+                os.close(gate_w)
+                os.read(gate_r, 1)
+                os.close(gate_r)
                 continue  # the child bombs on too
             os.write(report_w, b"c")  # written by the parent, before it can report `w`
+            os.close(gate_r)
+            os.close(gate_w)
         os.write(report_w, b"w")
         os.read(go_r, 1)  # EOF when the main program releases the bomb
         os._exit(0)
