@@ -23,10 +23,9 @@ pub use error::Error;
 use spawn::CallerSignals;
 use sys::SignalSet;
 
-/// Runs the init described by `cfg`; returns the process exit code. An `Err` is a set-up
-/// failure before the program ran (exit code 1).
-pub fn run(cfg: &Config) -> Result<u8, Error> {
-    let own_pid = std::process::id() as i32;
+/// Runs the init described by `cfg` in this process, whose PID is `own_pid`; returns the
+/// process exit code. An `Err` is a set-up failure before the program ran (exit code 1).
+pub fn run(cfg: &Config, own_pid: i32) -> Result<u8, Error> {
     let blocked = signals::blocked_set();
     let caller = block_signals(&blocked)?;
     if let Some(sig) = cfg.parent_death_signal {

@@ -36,15 +36,16 @@ const MAX_LINE: usize = 4096;
 /// On a terminal, "writable" only means "some room", which can be less than a line, so a
 /// terminal is written through its own non-blocking open (`tty`): a stalled terminal (a
 /// frozen `docker run -it` session) loses lines instead of freezing PID 1. The program's
-/// file description is never made non-blocking.
+/// file description is never made non-blocking. Whether stderr is a terminal is found out
+/// at the first line, so that a run that logs nothing spends no system call on it.
 struct NonBlockingStderr {
-    tty: Option<OwnedFd>,
+    tty: Option<Option<OwnedFd>>,
 }
 
 impl Write for NonBlockingStderr {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let line = buf.get(..buf.len().min(MAX_LINE)).unwrap_or(buf);
-        if let Some(tty) = &self.tty {
+        if let Some(tty) = self.tty.get_or_insert_with(nonblocking_tty) {
             // EAGAIN (no room) or any other error: the line is dropped.
             let _ = nix::unistd::write(tty, line);
             return Ok(buf.len());
@@ -86,14 +87,14 @@ fn nonblocking_tty() -> Option<OwnedFd> {
     crate::sys::above_stdio(OwnedFd::from(file)).ok()
 }
 
-/// Installs the logger. Failure (a logger already set) is harmless and ignored.
-pub fn init(verbosity: u8) {
-    let pid = std::process::id();
+/// Installs the logger for process `pid`. Failure (a logger already set) is harmless and
+/// ignored.
+pub fn init(verbosity: u8, pid: u32) {
     let mut b = env_logger::Builder::new();
     b.filter_level(level(verbosity))
         .write_style(env_logger::WriteStyle::Never)
         .target(env_logger::Target::Pipe(Box::new(NonBlockingStderr {
-            tty: nonblocking_tty(),
+            tty: None,
         })))
         .format(move |f, r| f.write_all(format_line(r.level(), pid, r.args()).as_bytes()));
     let _ = b.try_init();

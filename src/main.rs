@@ -63,8 +63,10 @@ fn real_main() -> u8 {
         Action::Help => print_out(&format!("{}\n\n{HELP}", cli::USAGE)),
         Action::License => print_out(LICENSE),
         Action::Run(cfg) => {
-            tini_rs::logging::init(cfg.verbosity);
-            match tini_rs::run(&cfg) {
+            // Read once: the log lines carry it, and run() needs it.
+            let pid = std::process::id();
+            tini_rs::logging::init(cfg.verbosity, pid);
+            match tini_rs::run(&cfg, pid as i32) {
                 Ok(code) => code,
                 Err(e) => {
                     log::error!("{e}");

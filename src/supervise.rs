@@ -16,7 +16,7 @@ use crate::cli::{Config, Delivery};
 use crate::exit_code::{Outcome, raw_code};
 use crate::signals;
 use crate::sys::{self, SignalSet};
-use crate::{procs, reap, spawn};
+use crate::{procs, reap};
 
 /// When the program has run this long, tini-rs drops its start-up code from memory (one
 /// single timed wake-up; a program that is over sooner costs nothing).
@@ -61,21 +61,10 @@ pub struct Supervisor<'a> {
     no_children: bool,
     /// The "ignoring our own SIGPIPE" line was logged (it must not be repeated).
     pipe_noted: bool,
-    /// The program's pre-exec failure report, read when it has exited.
-    report: Option<spawn::Report>,
 }
 
 impl<'a> Supervisor<'a> {
-    pub fn new(
-        cfg: &'a Config,
-        blocked: SignalSet,
-        child: Option<spawn::Child>,
-        own_pid: i32,
-    ) -> Self {
-        let (main, report) = match child {
-            Some(c) => (Some(c.pid), Some(c.report)),
-            None => (None, None),
-        };
+    pub fn new(cfg: &'a Config, blocked: SignalSet, main: Option<i32>, own_pid: i32) -> Self {
         Supervisor {
             cfg,
             blocked,
@@ -87,7 +76,6 @@ impl<'a> Supervisor<'a> {
             phase: Phase::Running,
             no_children: false,
             pipe_noted: false,
-            report,
         }
     }
 
@@ -103,18 +91,22 @@ impl<'a> Supervisor<'a> {
             }
             // Expired times are acted on before waiting: sigtimedwait hands out a pending
             // signal even with a zero timeout, so a stream of signals could otherwise
-            // postpone them for ever.
-            let now = Instant::now();
-            if release_at.is_some_and(|t| t <= now) {
-                release_at = None;
-                release_code();
+            // postpone them for ever. With nothing timed (the usual case) the clock is not
+            // even read.
+            let mut timeout = None;
+            if release_at.is_some() || self.deadline().is_some() {
+                let now = Instant::now();
+                if release_at.is_some_and(|t| t <= now) {
+                    release_at = None;
+                    release_code();
+                }
+                if self.deadline().is_some_and(|d| d <= now) {
+                    self.on_deadline();
+                    continue;
+                }
+                let wake = [self.deadline(), release_at].into_iter().flatten().min();
+                timeout = wake.map(|w| w.saturating_duration_since(now));
             }
-            if self.deadline().is_some_and(|d| d <= now) {
-                self.on_deadline();
-                continue;
-            }
-            let wake = [self.deadline(), release_at].into_iter().flatten().min();
-            let timeout = wake.map(|w| w.saturating_duration_since(now));
             match sys::wait_signal(&self.blocked, timeout) {
                 Ok(r) => self.on_signal(r),
                 // A timeout: the top of the loop sees what expired.
@@ -183,9 +175,6 @@ impl<'a> Supervisor<'a> {
         let d = reap::drain(self.main, self.cfg.warn_on_reap);
         self.no_children = d.no_children;
         if let Some(outcome) = d.main {
-            if let Some(report) = self.report.take() {
-                report.log_failure();
-            }
             match outcome {
                 Outcome::Exited(n) => info!("Main child exited normally (with status '{n}')"),
                 Outcome::Signaled(s) => {

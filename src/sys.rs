@@ -1,15 +1,14 @@
 //! The only module with `unsafe`: thin, safe wrappers over the libc calls that nix does
-//! not cover (raw signal numbers for real-time signals, `sigtimedwait`, the fork/exec
+//! not cover (raw signal numbers for real-time signals, `sigtimedwait`, the clone/exec
 //! child side).
 //!
 //! Every wrapper returns the call's result; none of them panics. The child side of
-//! [`spawn`] runs between `fork` and `exec` and therefore does only async-signal-safe
-//! work: no allocation, no logging, no locks.
+//! [`spawn`] runs between the clone and `exec`, in tini-rs's own memory, and therefore does
+//! only async-signal-safe work: no allocation, no logging, no locks.
 #![allow(unsafe_code)]
 
 use std::ffi::{CStr, CString, c_char, c_int};
 use std::marker::PhantomData;
-use std::os::fd::RawFd;
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -127,30 +126,16 @@ pub fn set_parent_death_signal(sig: i32) -> Result<(), Errno> {
     Errno::result(rc).map(drop)
 }
 
-/// Which step of the child's set-up failed, sent to the parent with the errno.
+/// Which step of the child's set-up failed, reported to the parent with the errno.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
 pub enum ChildStep {
-    Setpgid = 1,
-    Tcsetpgrp = 2,
-    Signals = 3,
-    Exec = 4,
+    Setpgid,
+    Tcsetpgrp,
+    Signals,
+    Exec,
 }
 
-impl ChildStep {
-    /// Decodes the byte the child wrote.
-    pub fn from_byte(b: u8) -> Option<Self> {
-        match b {
-            1 => Some(Self::Setpgid),
-            2 => Some(Self::Tcsetpgrp),
-            3 => Some(Self::Signals),
-            4 => Some(Self::Exec),
-            _ => None,
-        }
-    }
-}
-
-/// Everything the child needs, prepared (allocated) by the parent before `fork`.
+/// Everything the child needs, prepared (allocated) by the parent before the clone.
 ///
 /// The pointer vectors are built here from borrowed strings, so they are always
 /// null-terminated and cannot outlive what they point into (`'a`).
@@ -170,9 +155,15 @@ pub struct ExecPlan<'a> {
     chld_ignored: bool,
     /// Make the child's group the terminal's foreground group (stdin is our terminal).
     take_terminal: bool,
-    /// Write end of the close-on-exec error pipe.
-    report_fd: RawFd,
+    /// Written by the child (which shares our memory until it execs) when a step fails.
+    failure: Option<(ChildStep, i32)>,
+    /// The child's stack: allocated, never initialised (the child writes its own frames).
+    stack: Vec<u8>,
 }
+
+/// The child's stack. Its frames are a few hundred bytes (thin libc wrappers, no PATH
+/// buffers: the candidates are built in the parent); only the pages it touches cost memory.
+const CHILD_STACK: usize = 64 * 1024;
 
 impl<'a> ExecPlan<'a> {
     /// A plan for running `args` (program first; at least one), trying `candidates` in order.
@@ -182,7 +173,6 @@ impl<'a> ExecPlan<'a> {
         caller_mask: SignalSet,
         chld_ignored: bool,
         take_terminal: bool,
-        report_fd: RawFd,
     ) -> Option<Self> {
         let (_, rest) = args.split_first()?;
         let null = std::iter::once(std::ptr::null());
@@ -204,47 +194,77 @@ impl<'a> ExecPlan<'a> {
             caller_mask,
             chld_ignored,
             take_terminal,
-            report_fd,
+            failure: None,
+            stack: Vec::with_capacity(CHILD_STACK),
         })
     }
 }
 
 const SH: &CStr = c"/bin/sh";
 
-/// Forks; the child sets itself up and execs `plan`, the parent gets the child's PID.
-pub fn spawn(plan: &mut ExecPlan<'_>) -> Result<i32, Errno> {
-    // SAFETY: tini-rs is single-threaded when it forks (no thread is ever started), so the
-    // child may use any async-signal-safe call; `child` uses only those and never returns.
-    let pid = unsafe { libc::fork() };
-    match pid {
-        -1 => Err(Errno::last()),
-        // SAFETY: we are the freshly forked child of a single-threaded process.
-        0 => unsafe { child(plan) },
-        pid => Ok(pid),
+/// Starts the program: the child sets itself up and execs `plan`. Returns the child's PID
+/// and, if the child failed before exec (it has exited then), the failed step and errno.
+///
+/// The child is made with `clone(CLONE_VM | CLONE_VFORK)`, as posix_spawn does: it runs on
+/// its own stack in our address space until it execs, and we sleep until then. Nothing is
+/// copied (no page tables, no copy-on-write faults on either side), which makes the spawn
+/// cheaper than `fork`, and the child's failure is simply written into `plan`.
+pub fn spawn(plan: &mut ExecPlan<'_>) -> Result<(i32, Option<(ChildStep, Errno)>), Errno> {
+    plan.failure = None;
+    let top = plan.stack.as_mut_ptr().wrapping_add(plan.stack.capacity());
+    let top = top.wrapping_sub(top as usize % 16);
+    let arg: *mut ExecPlan<'_> = plan;
+    // SAFETY: `child_main` gets `arg`, a valid pointer to `plan`, and the top of a
+    // 16-byte-aligned stack of CHILD_STACK bytes owned by `plan`. CLONE_VFORK suspends this
+    // (single-threaded) process until the child has exec'd or exited, so nothing of ours runs
+    // while the child uses our memory, and `plan` outlives the child's use of it. Without
+    // CLONE_SIGHAND the child has its own signal dispositions; every signal is blocked in
+    // it until its last step. The child never returns (exec or `_exit`).
+    let pid = unsafe {
+        libc::clone(
+            child_main,
+            top.cast(),
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            arg.cast(),
+        )
+    };
+    if pid == -1 {
+        return Err(Errno::last());
     }
+    // SAFETY: the child is done with `plan` (CLONE_VFORK); a volatile read makes sure the
+    // value it wrote is the one seen.
+    let failure = unsafe { std::ptr::read_volatile(&raw const plan.failure) };
+    Ok((pid, failure.map(|(step, e)| (step, Errno::from_raw(e)))))
+}
+
+/// The child, on its own stack in the parent's memory, until exec.
+extern "C" fn child_main(arg: *mut libc::c_void) -> c_int {
+    // SAFETY: `arg` is the `&mut ExecPlan` that `spawn` passed, valid and not used by the
+    // (suspended) parent until we exec or exit.
+    unsafe { child(&mut *arg.cast::<ExecPlan<'_>>()) }
 }
 
 /// # Safety
-/// Must only run in the child right after `fork` of a single-threaded process.
+/// Must only run in the child made by `spawn`, before exec.
 unsafe fn child(plan: &mut ExecPlan<'_>) -> ! {
     // SAFETY: every call below is async-signal-safe and gets valid pointers from `plan`,
-    // which was fully built before fork and is a private copy in this process.
+    // which was fully built before the clone; no allocation, no locks, no logging.
     unsafe {
         if libc::setpgid(0, 0) != 0 {
-            fail(plan.report_fd, ChildStep::Setpgid, 1);
+            fail(plan, ChildStep::Setpgid, 1);
         }
         if plan.take_terminal && libc::tcsetpgrp(0, libc::getpgrp()) != 0 {
             // Not a terminal, or no longer ours: the program simply does not get it.
             let e = *libc::__errno_location();
             if e != libc::ENOTTY && e != libc::ENXIO && e != libc::EBADF {
-                fail(plan.report_fd, ChildStep::Tcsetpgrp, 1);
+                fail(plan, ChildStep::Tcsetpgrp, 1);
             }
         }
         if plan.chld_ignored && raw_set_disposition(libc::SIGCHLD, libc::SIG_IGN).is_err() {
-            fail(plan.report_fd, ChildStep::Signals, 1);
+            fail(plan, ChildStep::Signals, 1);
         }
         if libc::sigprocmask(libc::SIG_SETMASK, &plan.caller_mask.0, std::ptr::null_mut()) != 0 {
-            fail(plan.report_fd, ChildStep::Signals, 1);
+            fail(plan, ChildStep::Signals, 1);
         }
         let env = environ_ptr();
         let mut first_eacces = false;
@@ -283,21 +303,18 @@ unsafe fn child(plan: &mut ExecPlan<'_>) -> ! {
             last = libc::EACCES;
         }
         *libc::__errno_location() = last;
-        fail(plan.report_fd, ChildStep::Exec, exec_failure_code(last))
+        fail(plan, ChildStep::Exec, exec_failure_code(last))
     }
 }
 
 /// # Safety
-/// Child side only. Writes `[step, errno (4 bytes LE)]` to the report pipe and `_exit`s.
-unsafe fn fail(fd: RawFd, step: ChildStep, code: u8) -> ! {
-    // SAFETY: errno location is thread-local and valid; `msg` lives on this stack frame;
-    // write and _exit are async-signal-safe.
+/// Child side only. Records `step` and errno in `plan` for the parent and `_exit`s.
+unsafe fn fail(plan: &mut ExecPlan<'_>, step: ChildStep, code: u8) -> ! {
+    // SAFETY: errno's location is valid; the write lands in the parent's `plan`, which it
+    // reads once we are gone; _exit is async-signal-safe and ends only this process.
     unsafe {
         let e = *libc::__errno_location();
-        let b = e.to_le_bytes();
-        let msg = [step as u8, b[0], b[1], b[2], b[3]];
-        // A failed write only loses the detail; the exit code still tells the story.
-        let _ = libc::write(fd, msg.as_ptr().cast(), msg.len());
+        std::ptr::write_volatile(&raw mut plan.failure, Some((step, e)));
         libc::_exit(c_int::from(code))
     }
 }
@@ -366,12 +383,6 @@ pub fn above_stdio(fd: std::os::fd::OwnedFd) -> Result<std::os::fd::OwnedFd, Err
     let new = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(3))?;
     // SAFETY: `new` was just returned by F_DUPFD_CLOEXEC, so it is a fresh fd we own.
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
-}
-
-/// A pipe whose both ends are close-on-exec and numbered 3 or above.
-pub fn report_pipe() -> Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd), Errno> {
-    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
-    Ok((above_stdio(r)?, above_stdio(w)?))
 }
 
 unsafe extern "C" {

@@ -35,7 +35,7 @@ fn strip_tini(cmd: &mut Command) {
 #[test]
 fn program_gets_no_fd_opened_by_tini_rs() {
     // Everything above 2 is closed first, so what the program sees beyond 0-2 could only
-    // come from tini-rs (its error-report pipe, a log file, ...).
+    // come from tini-rs (a terminal reopened for logging, a log file, ...).
     let closefds = py_args("closefds", &["--"]);
     let fdlist = py_args("fdlist", &[]);
     let direct = {
