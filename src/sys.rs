@@ -208,7 +208,9 @@ const SH: &CStr = c"/bin/sh";
 /// The child is made with `clone(CLONE_VM | CLONE_VFORK)`, as posix_spawn does: it runs on
 /// its own stack in our address space until it execs, and we sleep until then. Nothing is
 /// copied (no page tables, no copy-on-write faults on either side), which makes the spawn
-/// cheaper than `fork`, and the child's failure is simply written into `plan`.
+/// cheaper than `fork`, and the child's failure is simply written into `plan`. The wait is
+/// the child's few system calls before exec (plus the exec itself); signals that arrive
+/// meanwhile stay pending and are forwarded right after.
 pub fn spawn(plan: &mut ExecPlan<'_>) -> Result<(i32, Option<(ChildStep, Errno)>), Errno> {
     plan.failure = None;
     let top = plan.stack.as_mut_ptr().wrapping_add(plan.stack.capacity());
