@@ -210,7 +210,14 @@ const SH: &CStr = c"/bin/sh";
 /// copied (no page tables, no copy-on-write faults on either side), which makes the spawn
 /// cheaper than `fork`, and the child's failure is simply written into `plan`. The wait is
 /// the child's few system calls before exec (plus the exec itself); signals that arrive
-/// meanwhile stay pending and are forwarded right after.
+/// meanwhile stay pending and are forwarded right after. As with posix_spawn, a child
+/// stopped (SIGSTOP) in that window of microseconds, or an exec hung on a dead file system,
+/// holds us until it goes on.
+///
+/// This relies on tini-rs never installing a signal handler (every disposition is SIG_DFL or
+/// SIG_IGN; `#![no_main]` keeps even the Rust runtime's out; tests/smoke.rs checks SigCgt):
+/// a signal reaching the child before exec can then only take its default action and never
+/// runs code on our memory.
 pub fn spawn(plan: &mut ExecPlan<'_>) -> Result<(i32, Option<(ChildStep, Errno)>), Errno> {
     plan.failure = None;
     let top = plan.stack.as_mut_ptr().wrapping_add(plan.stack.capacity());
@@ -220,8 +227,8 @@ pub fn spawn(plan: &mut ExecPlan<'_>) -> Result<(i32, Option<(ChildStep, Errno)>
     // 16-byte-aligned stack of CHILD_STACK bytes owned by `plan`. CLONE_VFORK suspends this
     // (single-threaded) process until the child has exec'd or exited, so nothing of ours runs
     // while the child uses our memory, and `plan` outlives the child's use of it. Without
-    // CLONE_SIGHAND the child has its own signal dispositions; every signal is blocked in
-    // it until its last step. The child never returns (exec or `_exit`).
+    // CLONE_SIGHAND the child has its own signal dispositions, and no handler exists (see
+    // above), so no signal runs code in the child. The child never returns (exec or `_exit`).
     let pid = unsafe {
         libc::clone(
             child_main,

@@ -72,3 +72,32 @@ fn start_up_code_is_released_and_the_loop_still_works() {
         assert!(out.stderr.contains("Released "), "{mode:?}\n{out}");
     }
 }
+
+/// tini-rs catches no signal (SigCgt is empty), with logging on and after a signal was
+/// forwarded. The program's child side runs in tini-rs's own memory until it execs
+/// (`clone(CLONE_VM | CLONE_VFORK)`); with no handler installed anywhere, a signal reaching
+/// that child can only take its default action and never runs code in the shared memory.
+#[test]
+fn tini_rs_installs_no_signal_handler() {
+    for mode in MODES {
+        let program = "trap 'exit 4' USR2; trap 'echo got1' USR1; echo ready; \
+                       while :; do sleep 0.05; done";
+        let mut c = tini(mode, &["-vvvv", "--", "sh", "-c", program]);
+        c.stdin(std::process::Stdio::null());
+        let mut p = Proc::spawn(c);
+        p.wait_prefix("ready");
+        let t = tini_pid(&p, mode);
+        wait_sigtimedwait(t);
+        assert_eq!(proc_sigset(t, "SigCgt"), Some(vec![]), "{mode:?} at start");
+        kill(t, libc::SIGUSR1);
+        p.wait_line(|l| l == "got1");
+        assert_eq!(
+            proc_sigset(t, "SigCgt"),
+            Some(vec![]),
+            "{mode:?} in the loop"
+        );
+        kill(t, libc::SIGUSR2);
+        let out = p.finish();
+        assert_eq!(out.code(), 4, "{mode:?}\n{out}");
+    }
+}
