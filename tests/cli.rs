@@ -238,18 +238,11 @@ fn help_lists_every_option_and_runs_nothing() {
                 "--rewrite",
                 "--pause",
                 "-l",
-                "TINI_SUBREAPER",
-                "TINI_PDEATHSIG",
-                "TINI_VERBOSITY",
-                "TINI_WARN_ON_REAP",
-                "TINI_KILL_PROCESS_GROUP",
-                "TINI_CHILD_ONLY",
-                "TINI_BROADCAST",
-                "TINI_REMAP_EXIT",
-                "TINI_GRACE_PERIOD",
-                "TINI_REWRITE",
-                "TINI_PAUSE",
-            ] {
+            ]
+            .into_iter()
+            // Every variable tini-rs reads is documented in the help.
+            .chain(tini_rs::cli::ENV_VARS)
+            {
                 assert!(
                     out.stdout.contains(opt),
                     "help lacks {opt}:\n{}",
