@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Arg, ArgAction, Command};
 
 use crate::exit_code::Remap;
+use crate::options::{Kind, OPTIONS};
 use crate::signals;
 
 /// Where forwarded signals go.
@@ -76,6 +77,8 @@ pub struct Config {
     pub grace_period: Option<Duration>,
     pub rewrite: Rewrite,
     pub pause: bool,
+    /// Warnings about the configuration, logged once the logger is up.
+    pub notes: Vec<String>,
 }
 
 /// What the command line asks for.
@@ -91,23 +94,7 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageError(pub String);
 
-/// Every environment variable tini-rs reads (for tests, fuzzing and documentation checks).
-pub const ENV_VARS: [&str; 11] = [
-    "TINI_SUBREAPER",
-    "TINI_PDEATHSIG",
-    "TINI_VERBOSITY",
-    "TINI_WARN_ON_REAP",
-    "TINI_KILL_PROCESS_GROUP",
-    "TINI_CHILD_ONLY",
-    "TINI_BROADCAST",
-    "TINI_REMAP_EXIT",
-    "TINI_GRACE_PERIOD",
-    "TINI_REWRITE",
-    "TINI_PAUSE",
-];
-
-/// The usage line printed with `-h` and after every usage error.
-pub const USAGE: &str = "Usage: tini-rs [OPTIONS] [--] PROGRAM [ARGS...] | --pause | --version";
+pub use crate::options::{USAGE, env_vars};
 
 /// Default verbosity: warnings and errors.
 pub const DEFAULT_VERBOSITY: u8 = 1;
@@ -115,50 +102,40 @@ pub const DEFAULT_VERBOSITY: u8 = 1;
 /// The longest grace period accepted.
 const MAX_GRACE: Duration = Duration::from_secs(24 * 3600);
 
+/// The grammar, made from the option table. `args_override_self`: a repeated switch or
+/// value is accepted as getopt accepts it (`-s -s`, `-vslss`); the last value wins.
 fn command() -> Command {
-    let flag = |id: &'static str, short: char| Arg::new(id).short(short).action(ArgAction::SetTrue);
-    let list = |id: &'static str, short: char, name: &'static str| {
-        Arg::new(id)
-            .short(short)
-            .value_name(name)
-            .action(ArgAction::Append)
-    };
-    Command::new("tini-rs")
+    let mut cmd = Command::new("tini-rs")
         .disable_help_flag(true)
         .disable_version_flag(true)
         .disable_help_subcommand(true)
         .dont_delimit_trailing_values(true)
-        .arg(flag("help", 'h').long("help"))
-        .arg(flag("subreaper", 's'))
-        .arg(Arg::new("verbose").short('v').action(ArgAction::Count))
-        .arg(flag("warn", 'w'))
-        .arg(flag("group", 'g'))
-        .arg(flag("license", 'l'))
-        .arg(flag("child", 'c').long("child-only"))
-        .arg(flag("all", 'a').long("broadcast"))
-        .arg(Arg::new("pause").long("pause").action(ArgAction::SetTrue))
-        .arg(
-            Arg::new("pdeath")
-                .short('p')
-                .value_name("SIGNAL")
-                .action(ArgAction::Set),
-        )
-        .arg(list("remap", 'e', "CODE"))
-        .arg(list("rewrite", 'r', "FROM:TO").long("rewrite"))
-        .arg(
-            Arg::new("grace")
-                .short('t')
-                .long("grace-period")
-                .value_name("DURATION")
-                .action(ArgAction::Set),
-        )
-        .arg(
-            Arg::new("program")
-                .value_name("PROGRAM")
-                .num_args(1..)
-                .trailing_var_arg(true)
-                .value_parser(clap::builder::OsStringValueParser::new()),
-        )
+        .args_override_self(true);
+    for o in OPTIONS.iter().filter(|o| o.id != "version") {
+        let mut arg = Arg::new(o.id).action(match o.kind {
+            Kind::Flag => ArgAction::SetTrue,
+            Kind::Count => ArgAction::Count,
+            Kind::Value => ArgAction::Set,
+            Kind::List => ArgAction::Append,
+        });
+        if let Some(c) = o.short {
+            arg = arg.short(c);
+        }
+        if let Some(l) = o.long {
+            arg = arg.long(l);
+        }
+        if let Some(v) = o.value {
+            arg = arg.value_name(v);
+        }
+        cmd = cmd.arg(arg);
+    }
+    cmd.arg(
+        Arg::new("program")
+            .value_name("PROGRAM")
+            .num_args(1..)
+            .trailing_var_arg(true)
+            .value_parser(clap::builder::OsStringValueParser::new()),
+    )
 }
 
 /// Parses `args` (without argv\[0\]) and the environment (`env("TINI_SUBREAPER")` etc.).
@@ -207,29 +184,39 @@ where
             .transpose()
     };
 
+    // The command line wins over the environment, option by option: an image's ENV
+    // cannot be unset by `docker run`, so it must never make a command line fail.
     let mut cfg = Config {
-        program: o.program,
         subreaper: o.subreaper || set("TINI_SUBREAPER"),
         warn_on_reap: o.warn || set("TINI_WARN_ON_REAP"),
-        pause: o.pause || set("TINI_PAUSE"),
+        // A program on the command line wins over TINI_PAUSE.
+        pause: o.pause || (set("TINI_PAUSE") && o.program.is_empty()),
+        program: o.program,
         verbosity: DEFAULT_VERBOSITY.saturating_add(o.verbose),
         ..Config::default()
     };
-    if let Some(v) = env("TINI_VERBOSITY") {
-        cfg.verbosity = atoi_verbosity(&v.to_string_lossy());
+    if o.verbose == 0 {
+        if let Some(v) = env("TINI_VERBOSITY") {
+            cfg.verbosity = atoi_verbosity(&v.to_string_lossy());
+        }
     }
-
-    cfg.delivery = delivery(
-        o.group || set("TINI_KILL_PROCESS_GROUP"),
-        o.child || set("TINI_CHILD_ONLY"),
-        o.all || set("TINI_BROADCAST"),
+    let (delivery, note) = delivery(
+        (o.group, o.child, o.all),
+        (
+            set("TINI_KILL_PROCESS_GROUP"),
+            set("TINI_CHILD_ONLY"),
+            set("TINI_BROADCAST"),
+        ),
     )?;
+    cfg.delivery = delivery;
+    cfg.notes.extend(note);
 
-    let pdeath = o.pdeath.or(text("TINI_PDEATHSIG")?);
+    let pdeath = match o.pdeath {
+        Some(p) => Some(p),
+        None => text("TINI_PDEATHSIG")?,
+    };
     if let Some(p) = pdeath {
-        let sig = signals::parse(&p).filter(|s| signals::is_blocked(*s) || *s == libc::SIGKILL);
-        cfg.parent_death_signal =
-            Some(sig.ok_or_else(|| UsageError(format!("invalid parent death signal '{p}'")))?);
+        cfg.parent_death_signal = Some(parse_parent_death_signal(&p)?);
     }
 
     let mut codes: Vec<String> = Vec::new();
@@ -241,7 +228,10 @@ where
         cfg.remap.insert(parse_exit_code(&c)?);
     }
 
-    let grace = o.grace.or(text("TINI_GRACE_PERIOD")?);
+    let grace = match o.grace {
+        Some(g) => Some(g),
+        None => text("TINI_GRACE_PERIOD")?,
+    };
     if let Some(g) = grace {
         let d = parse_duration(&g).ok_or_else(|| {
             UsageError(format!(
@@ -361,18 +351,43 @@ fn options(args: &[OsString]) -> Result<Options, UsageError> {
     })
 }
 
-fn delivery(group: bool, child: bool, all: bool) -> Result<Delivery, UsageError> {
-    match (group, child, all) {
-        (_, true, true) => Err(UsageError(
+/// Where signals go. On the command line, `-c` with `-a` is a contradiction (an error);
+/// `-g` names the default and yields to either. The variables count only when the
+/// command line says nothing, and never fail: TINI_CHILD_ONLY wins over TINI_BROADCAST
+/// (the second comes back as a note to log), and TINI_KILL_PROCESS_GROUP (tini's) yields to
+/// both.
+fn delivery(
+    (_group, child, all): (bool, bool, bool),
+    (_env_group, env_child, env_all): (bool, bool, bool),
+) -> Result<(Delivery, Option<String>), UsageError> {
+    match (child, all) {
+        (true, true) => Err(UsageError(
             "-c (child only) and -a (broadcast) exclude each other".into(),
         )),
-        (true, true, _) => Err(UsageError(
-            "-c (child only) and -g (process group) exclude each other".into(),
-        )),
-        (_, true, false) => Ok(Delivery::Child),
-        (_, false, true) => Ok(Delivery::All),
-        _ => Ok(Delivery::Group),
+        (true, false) => Ok((Delivery::Child, None)),
+        (false, true) => Ok((Delivery::All, None)),
+        (false, false) => Ok(match (env_child, env_all) {
+            (true, true) => (
+                Delivery::Child,
+                Some(
+                    "TINI_CHILD_ONLY and TINI_BROADCAST are both set: signalling the program only"
+                        .into(),
+                ),
+            ),
+            (true, false) => (Delivery::Child, None),
+            (false, true) => (Delivery::All, None),
+            (false, false) => (Delivery::Group, None),
+        }),
     }
+}
+
+/// `-p SIGNAL`: every signal name tini accepts (SIGKILL, SIGSTOP and the fault signals
+/// included: the kernel then does to tini-rs what it does to tini), names without `SIG`,
+/// any case, numbers and real-time signals. Only glibc's reserved numbers are refused.
+fn parse_parent_death_signal(text: &str) -> Result<i32, UsageError> {
+    signals::parse(text)
+        .filter(|s| !(*s > libc::SIGSYS && *s < signals::rt_min()))
+        .ok_or_else(|| UsageError(format!("invalid parent death signal '{text}'")))
 }
 
 fn split_list(v: &str) -> impl Iterator<Item = String> + '_ {
@@ -580,7 +595,8 @@ mod tests {
             cfg(&["x"], &[("TINI_KILL_PROCESS_GROUP", "")]).delivery,
             Delivery::Group
         );
-        assert_eq!(cfg(&["-vvv", "x"], &[("TINI_VERBOSITY", "0")]).verbosity, 0);
+        // The command line wins: -vvv beats TINI_VERBOSITY=0.
+        assert_eq!(cfg(&["-vvv", "x"], &[("TINI_VERBOSITY", "0")]).verbosity, 4);
         assert_eq!(cfg(&["x"], &[("TINI_VERBOSITY", "3")]).verbosity, 3);
         // Like tini's atoi: junk and empty mean 0, never an error.
         for (v, want) in [
@@ -593,7 +609,7 @@ mod tests {
             ("999", 255),
         ] {
             assert_eq!(
-                cfg(&["-vv", "x"], &[("TINI_VERBOSITY", v)]).verbosity,
+                cfg(&["x"], &[("TINI_VERBOSITY", v)]).verbosity,
                 want,
                 "{v:?}"
             );
@@ -637,6 +653,87 @@ mod tests {
     }
 
     #[test]
+    fn command_line_beats_environment() {
+        let all_env = [
+            ("TINI_KILL_PROCESS_GROUP", "1"),
+            ("TINI_BROADCAST", "1"),
+            ("TINI_PDEATHSIG", "NOPE"),
+            ("TINI_GRACE_PERIOD", "junk"),
+            ("TINI_VERBOSITY", "0"),
+            ("TINI_PAUSE", ""),
+        ];
+        let c = cfg(&["-c", "-p", "HUP", "-t", "2s", "-vv", "x"], &all_env);
+        assert_eq!(c.delivery, Delivery::Child);
+        assert_eq!(c.parent_death_signal, Some(libc::SIGHUP));
+        assert_eq!(c.grace_period, Some(Duration::from_secs(2)));
+        assert_eq!(c.verbosity, 3);
+        assert!(!c.pause);
+        assert!(c.notes.is_empty());
+        // The image's TINI_KILL_PROCESS_GROUP never stops -c, nor TINI_CHILD_ONLY.
+        let group = [("TINI_KILL_PROCESS_GROUP", "")];
+        assert_eq!(cfg(&["-c", "x"], &group).delivery, Delivery::Child);
+        assert_eq!(cfg(&["-g", "-c", "x"], &[]).delivery, Delivery::Child);
+        let both = [("TINI_KILL_PROCESS_GROUP", ""), ("TINI_CHILD_ONLY", "")];
+        assert_eq!(cfg(&["x"], &both).delivery, Delivery::Child);
+        // Two of our own variables that contradict each other: the narrower wins, noted.
+        let c = cfg(&["x"], &[("TINI_CHILD_ONLY", ""), ("TINI_BROADCAST", "")]);
+        assert_eq!(c.delivery, Delivery::Child);
+        assert_eq!(c.notes.len(), 1);
+        assert_eq!(
+            cfg(&["-a", "x"], &[("TINI_CHILD_ONLY", "")]).delivery,
+            Delivery::All
+        );
+        // Without -v the variable sets the level.
+        assert_eq!(cfg(&["x"], &[("TINI_VERBOSITY", "4")]).verbosity, 4);
+    }
+
+    #[test]
+    fn getopt_habits() {
+        for args in [
+            &["-s", "-s", "x"][..],
+            &["-vswss", "x"],
+            &["-g", "-g", "x"],
+            &["-w", "-w", "x"],
+        ] {
+            assert_eq!(cfg(args, &[]).program, prog(&["x"]), "{args:?}");
+        }
+        assert_eq!(cfg(&["-vswss", "x"], &[]).verbosity, 2);
+        assert!(cfg(&["-vswss", "x"], &[]).subreaper);
+        // As with tini's getopt, -l inside a cluster prints the licence.
+        assert_eq!(run(&["-vslss", "x"], &[]), Ok(Action::License));
+        assert_eq!(cfg(&["-vv", "-v", "x"], &[]).verbosity, 4);
+        assert_eq!(
+            cfg(&["-p", "INT", "-p", "HUP", "x"], &[]).parent_death_signal,
+            Some(libc::SIGHUP)
+        );
+        for (name, sig) in [
+            ("SIGKILL", libc::SIGKILL),
+            ("SIGSTOP", libc::SIGSTOP),
+            ("SIGSEGV", libc::SIGSEGV),
+            ("SIGCHLD", libc::SIGCHLD),
+            ("SIGTTIN", libc::SIGTTIN),
+            ("SIGSYS", libc::SIGSYS),
+            ("term", libc::SIGTERM),
+            ("9", libc::SIGKILL),
+        ] {
+            assert_eq!(
+                cfg(&["-p", name, "x"], &[]).parent_death_signal,
+                Some(sig),
+                "{name}"
+            );
+        }
+        for args in [
+            &["-v", "-h"][..],
+            &["-vh"],
+            &["-s", "-h", "--", "x"],
+            &["-e", "3", "-h", "x"],
+            &["-t", "5s", "-h"],
+        ] {
+            assert_eq!(run(args, &[]), Ok(Action::Help), "{args:?}");
+        }
+    }
+
+    #[test]
     fn special_actions() {
         assert_eq!(run(&["--version"], &[]), Ok(Action::Version));
         assert_eq!(run(&["-h"], &[]), Ok(Action::Help));
@@ -662,12 +759,12 @@ mod tests {
             (&["-e", "x", "y"], &[], "'x'"),
             (&["-e", "-1", "y"], &[], ""),
             (&["-p", "SIGNOPE", "x"], &[], "SIGNOPE"),
-            (&["-p", "SIGSEGV", "x"], &[], "SIGSEGV"),
+            (&["-p", "32", "x"], &[], "32"),
             (&[], &[], "no program"),
             (&["-s", "-v"], &[], "no program"),
             (&["--pause", "x"], &[], "--pause"),
             (&["-c", "-a", "x"], &[], "exclude"),
-            (&["-c", "x"], &[("TINI_KILL_PROCESS_GROUP", "")], "exclude"),
+            (&["x"], &[("TINI_PDEATHSIG", "NOPE")], "NOPE"),
             (&["-t", "soon", "x"], &[], "soon"),
             (&["-t", "-1", "x"], &[], ""),
             (&["-t", "48h", "x"], &[], "48h"),

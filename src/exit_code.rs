@@ -4,6 +4,8 @@
 //! 127 (not found), 126 (not executable), 1 (anything else); each code may be remapped to 0
 //! with `-e`.
 
+use nix::errno::Errno;
+
 /// How the main child ended, as far as the exit code is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -47,12 +49,12 @@ impl Remap {
     }
 }
 
-/// The exit code the child reports when exec fails with `errno`. Called between fork and exec,
-/// so it must stay allocation-free.
-pub fn exec_failure_code(errno: i32) -> u8 {
+/// The exit code the child reports when exec fails with `errno`, as tini's: not found 127,
+/// not executable (a directory included: execve says EACCES) 126, anything else 1.
+pub fn exec_failure_code(errno: Errno) -> u8 {
     match errno {
-        libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG | libc::ELOOP => 127,
-        libc::EACCES | libc::EPERM | libc::EISDIR | libc::ENOEXEC | libc::ETXTBSY => 126,
+        Errno::ENOENT => 127,
+        Errno::EACCES => 126,
         _ => 1,
     }
 }
@@ -86,17 +88,19 @@ mod tests {
     #[test]
     fn exec_failure_table() {
         let rows = [
-            (libc::ENOENT, 127),
-            (libc::ENOTDIR, 127),
-            (libc::EACCES, 126),
-            (libc::EISDIR, 126),
-            (libc::ENOEXEC, 126),
-            (libc::E2BIG, 1),
-            (libc::ENOMEM, 1),
-            (libc::EIO, 1),
+            (Errno::ENOENT, 127),
+            (Errno::EACCES, 126),
+            (Errno::ENOTDIR, 1),
+            (Errno::ELOOP, 1),
+            (Errno::ENAMETOOLONG, 1),
+            (Errno::EISDIR, 1),
+            (Errno::ENOEXEC, 1),
+            (Errno::E2BIG, 1),
+            (Errno::ENOMEM, 1),
+            (Errno::EIO, 1),
         ];
         for (errno, want) in rows {
-            assert_eq!(exec_failure_code(errno), want, "errno {errno}");
+            assert_eq!(exec_failure_code(errno), want, "{errno}");
         }
     }
 

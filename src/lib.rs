@@ -6,9 +6,11 @@
 //! signal, subreaper, the "not PID 1" check, spawn, loop.
 
 pub mod cli;
+pub mod deliver;
 pub mod error;
 pub mod exit_code;
 pub mod logging;
+pub mod options;
 pub mod procs;
 pub mod reap;
 pub mod signals;
@@ -16,7 +18,7 @@ pub mod spawn;
 pub mod supervise;
 pub mod sys;
 
-use log::warn;
+use log::{trace, warn};
 
 pub use cli::Config;
 pub use error::Error;
@@ -26,6 +28,9 @@ use sys::SignalSet;
 /// Runs the init described by `cfg` in this process, whose PID is `own_pid`; returns the
 /// process exit code. An `Err` is a set-up failure before the program ran (exit code 1).
 pub fn run(cfg: &Config, own_pid: i32) -> Result<u8, Error> {
+    for note in &cfg.notes {
+        warn!("{note}");
+    }
     let blocked = signals::blocked_set();
     let caller = block_signals(&blocked)?;
     if let Some(sig) = cfg.parent_death_signal {
@@ -34,6 +39,7 @@ pub fn run(cfg: &Config, own_pid: i32) -> Result<u8, Error> {
     if cfg.subreaper {
         nix::sys::prctl::set_child_subreaper(true)
             .map_err(Error::sys("prctl(PR_SET_CHILD_SUBREAPER)"))?;
+        trace!("Registered as a child subreaper");
     }
     warn_if_not_reaper(own_pid);
     let main = if cfg.pause {

@@ -2,15 +2,18 @@
 //! lines to stderr that can never block or kill PID 1.
 //!
 //! The logger is built with `Builder::new()`, never from `RUST_LOG`, which belongs to the
-//! program. A line is written only if stderr can take it without blocking (a full pipe that
-//! nobody reads must not freeze signal forwarding); a closed or broken stderr just loses the
-//! line. The SIGPIPE a broken pipe raises is recognised and not forwarded (see `signals`).
+//! program. A line is written through a descriptor of tini-rs's own that cannot block,
+//! whatever stderr is; when that is impossible the line is dropped. A lost log line is
+//! better than a PID 1 asleep in `pipe_write` while `docker stop` runs out. The SIGPIPE a
+//! broken pipe raises is recognised and not forwarded (see `signals`).
 
 use std::io::{self, Write};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use log::LevelFilter;
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::errno::Errno;
+use nix::sys::stat::{SFlag, fstat};
 
 /// `-v` count (or TINI_VERBOSITY) → level: 0 errors, 1 warnings, 2 info, 3 debug, 4+ trace.
 pub fn level(verbosity: u8) -> LevelFilter {
@@ -28,42 +31,91 @@ pub fn format_line(level: log::Level, pid: u32, msg: &std::fmt::Arguments<'_>) -
     format!("[{level:<5} tini-rs ({pid})] {msg}\n")
 }
 
-/// Longest line written: a pipe takes this much atomically once poll says it is writable.
+/// Longest line written: one write of at most this much to a pipe is all or nothing.
 const MAX_LINE: usize = 4096;
 
-/// Stderr that never blocks: checks writability first and drops what does not fit.
-///
-/// On a terminal, "writable" only means "some room", which can be less than a line, so a
-/// terminal is written through its own non-blocking open (`tty`): a stalled terminal (a
-/// frozen `docker run -it` session) loses lines instead of freezing PID 1. The program's
-/// file description is never made non-blocking. Whether stderr is a terminal is found out
-/// at the first line, so that a run that logs nothing spends no system call on it.
+/// Where log lines go, decided once at start-up from what fd 2 is.
+enum Sink {
+    /// A pipe, FIFO, terminal or other device: our own open of it, non-blocking. The
+    /// program's file description is never made non-blocking: it is not ours to change,
+    /// and a program that shares it could fill the pipe between a check and a write.
+    Own(OwnedFd),
+    /// A socket: `send` with MSG_DONTWAIT on fd 2 (a socket cannot be opened by path).
+    Socket,
+    /// A regular file: writing to it never waits for a reader; written as is, so that the
+    /// program's offset and O_APPEND are respected.
+    File,
+    /// A pipe or device that tini-rs may not open anew (it belongs to another user, or
+    /// /proc is missing): written as is until the program starts, when nobody can have
+    /// filled it on our account yet; dropped after that.
+    Shared(Errno),
+    /// Closed: lines are dropped.
+    Drop,
+}
+
+impl Sink {
+    /// The sink for what fd 2 is now.
+    fn for_stderr() -> Sink {
+        let stderr = io::stderr();
+        let Ok(st) = fstat(stderr.as_fd()) else {
+            return Sink::Drop;
+        };
+        let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
+        if kind == SFlag::S_IFSOCK {
+            Sink::Socket
+        } else if kind == SFlag::S_IFREG {
+            Sink::File
+        } else {
+            own_nonblocking_open().map_or_else(Sink::Shared, Sink::Own)
+        }
+    }
+
+    /// Writes `line` at once or not at all (a terminal may take part of it).
+    fn write(&self, line: &[u8]) -> Result<usize, Errno> {
+        let stderr = io::stderr();
+        let fd2: BorrowedFd<'_> = stderr.as_fd();
+        match self {
+            Sink::Own(fd) => nix::unistd::write(fd, line),
+            Sink::Socket => crate::sys::send_nonblocking(fd2, line),
+            Sink::File => nix::unistd::write(fd2, line),
+            Sink::Shared(_) if !PROGRAM_STARTED.load(Ordering::Relaxed) => {
+                nix::unistd::write(fd2, line)
+            }
+            Sink::Shared(_) | Sink::Drop => Ok(0),
+        }
+    }
+}
+
+/// A new, non-blocking open of what fd 2 is (through /proc). It fails for a pipe whose
+/// reader is gone (ENXIO), one of another user's (EACCES) or without /proc (ENOENT).
+fn own_nonblocking_open() -> Result<OwnedFd, Errno> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open("/proc/self/fd/2")
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+    crate::sys::above_stdio(OwnedFd::from(file))
+}
+
+/// Set in tini-rs once the program runs (the child of the fork never sees it set).
+static PROGRAM_STARTED: AtomicBool = AtomicBool::new(false);
+
+/// Tells the logger that the program runs: from now on a line that could block is dropped.
+pub fn program_started() {
+    PROGRAM_STARTED.store(true, Ordering::Relaxed);
+}
+
+/// Stderr that never blocks: each line is written whole through the [`Sink`] or dropped.
 struct NonBlockingStderr {
-    tty: Option<Option<OwnedFd>>,
+    sink: Sink,
 }
 
 impl Write for NonBlockingStderr {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let line = buf.get(..buf.len().min(MAX_LINE)).unwrap_or(buf);
-        if let Some(tty) = self.tty.get_or_insert_with(nonblocking_tty) {
-            // EAGAIN (no room) or any other error: the line is dropped.
-            let _ = nix::unistd::write(tty, line);
-            return Ok(buf.len());
-        }
-        // fd 2 is borrowed only for this call; if it is closed, poll reports POLLNVAL and
-        // the line is dropped. POLLHUP (a socket whose reader is gone) would only earn us a
-        // SIGPIPE.
-        let handle = io::stderr();
-        let fd = handle.as_fd();
-        let mut fds = [PollFd::new(fd, PollFlags::POLLOUT)];
-        let ready = matches!(poll(&mut fds, PollTimeout::ZERO), Ok(1))
-            && fds.first().and_then(PollFd::revents).is_some_and(|r| {
-                r.contains(PollFlags::POLLOUT)
-                    && !r.intersects(PollFlags::POLLNVAL | PollFlags::POLLERR | PollFlags::POLLHUP)
-            });
-        if ready {
-            let _ = nix::unistd::write(fd, line);
-        }
+        // EAGAIN (no room), EPIPE (no reader) or any other error: the line is dropped.
+        let _ = self.sink.write(line);
         // Report everything as written: a lost log line is not an error worth acting on.
         Ok(buf.len())
     }
@@ -73,31 +125,29 @@ impl Write for NonBlockingStderr {
     }
 }
 
-/// A non-blocking open of the terminal on stderr, if stderr is one (and /proc is there).
-fn nonblocking_tty() -> Option<OwnedFd> {
-    use std::os::unix::fs::OpenOptionsExt;
-    if !nix::unistd::isatty(io::stderr().as_fd()).unwrap_or(false) {
-        return None;
-    }
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open("/proc/self/fd/2")
-        .ok()?;
-    crate::sys::above_stdio(OwnedFd::from(file)).ok()
-}
-
 /// Installs the logger for process `pid`. Failure (a logger already set) is harmless and
 /// ignored.
 pub fn init(verbosity: u8, pid: u32) {
+    let sink = Sink::for_stderr();
+    let shared = match sink {
+        Sink::Shared(e) => Some(e),
+        _ => None,
+    };
     let mut b = env_logger::Builder::new();
     b.filter_level(level(verbosity))
         .write_style(env_logger::WriteStyle::Never)
         .target(env_logger::Target::Pipe(Box::new(NonBlockingStderr {
-            tty: None,
+            sink,
         })))
         .format(move |f, r| f.write_all(format_line(r.level(), pid, r.args()).as_bytes()));
     let _ = b.try_init();
+    if let Some(e) = shared {
+        log::info!(
+            "stderr cannot be opened anew without blocking ({}): log lines are dropped once \
+             the program runs",
+            crate::error::strerror(e)
+        );
+    }
 }
 
 #[cfg(test)]

@@ -12,34 +12,6 @@ use tini_rs::cli::{self, Action};
 
 const LICENSE: &str = include_str!("../LICENSE");
 
-const HELP: &str = "\
-tini-rs: a tini-compatible init for containers. It runs PROGRAM, forwards signals to it,
-reaps zombies and exits with PROGRAM's status.
-
-Options:
-  --version          print the version (only as the sole argument)
-  -h, --help         print this help
-  -s                 register as a child subreaper (when not PID 1)        TINI_SUBREAPER
-  -p SIGNAL          signal to receive when tini-rs's parent dies          TINI_PDEATHSIG
-  -v                 more verbose; repeat for more (-vvv)                  TINI_VERBOSITY=N
-  -w                 warn about every reaped zombie                         TINI_WARN_ON_REAP
-  -g                 signal the program's process group (the default)     TINI_KILL_PROCESS_GROUP
-  -c, --child-only   signal the program only, not its group               TINI_CHILD_ONLY
-  -a, --broadcast    signal every process tini-rs is responsible for      TINI_BROADCAST
-  -e CODE            exit 0 when the program exits with CODE (repeatable)  TINI_REMAP_EXIT=C,C
-  -t, --grace-period DURATION
-                     when the program exits, SIGTERM what is left and wait
-                     up to DURATION (10s, 500ms, 2m) before SIGKILL         TINI_GRACE_PERIOD
-  -r, --rewrite FROM:TO
-                     deliver TO instead of FROM (names or numbers); TO may
-                     be 'drop' (repeatable)                                 TINI_REWRITE=F:T,F:T
-  --pause            run no program: only reap zombies, exit 0 on SIGTERM
-                     or SIGINT                                              TINI_PAUSE
-  -l                 print the licence
-
-Variables marked like TINI_SUBREAPER switch their feature on when merely set.
-";
-
 #[allow(unsafe_code)]
 // SAFETY: the only unsafe item outside `sys`: the C runtime's `main` symbol, which takes
 // the place of Rust's generated one (`#![no_main]`). Its signature is the C standard's; the
@@ -60,13 +32,17 @@ fn real_main() -> u8 {
     };
     match action {
         Action::Version => print_out(&version_line()),
-        Action::Help => print_out(&format!("{}\n\n{HELP}", cli::USAGE)),
+        Action::Help => print_out(&format!("{}\n\n{}", cli::USAGE, tini_rs::options::help())),
         Action::License => print_out(LICENSE),
         Action::Run(cfg) => {
             // Read once: the log lines carry it, and run() needs it.
             let pid = std::process::id();
             tini_rs::logging::init(cfg.verbosity, pid);
-            match tini_rs::run(&cfg, pid as i32) {
+            let Ok(pid) = i32::try_from(pid) else {
+                log::error!("PID {pid} is out of range");
+                return 1;
+            };
+            match tini_rs::run(&cfg, pid) {
                 Ok(code) => code,
                 Err(e) => {
                     log::error!("{e}");

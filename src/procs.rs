@@ -1,52 +1,78 @@
-//! The process table, read from /proc: which processes descend from tini-rs. Used only as a
-//! subreaper, to signal "everything of ours" by PID (`kill(-1)` is only for PID 1).
+//! The process table, read from /proc: which processes descend from tini-rs or belong to
+//! the program's group. Used to signal processes by PID (broadcast, and the grace period
+//! when tini-rs is not PID 1).
 
 use std::collections::{HashMap, HashSet};
 
-/// Parses the PID and PPID out of a `/proc/PID/stat` line. The command name may contain
-/// spaces and parentheses, so the fields are found after the last `)`.
-pub fn parse_stat(line: &str) -> Option<(i32, i32)> {
-    let (head, tail) = line.rsplit_once(')')?;
-    let pid = head.split_once(" (")?.0.trim().parse().ok()?;
-    let mut fields = tail.split_ascii_whitespace();
-    let _state = fields.next()?;
-    let ppid = fields.next()?.parse().ok()?;
-    Some((pid, ppid))
+/// One process as /proc showed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Proc {
+    /// Its PID.
+    pub pid: i32,
+    /// Its parent's PID (0 for a process entered from outside the namespace).
+    pub ppid: i32,
+    /// Its process group.
+    pub pgrp: i32,
+    /// Start time in clock ticks after boot: with the PID, it names one process, so a
+    /// process that took over a PID after the scan is told apart.
+    pub start: u64,
 }
 
-/// Every live descendant of `root`, each after its parent.
-pub fn descendants(root: i32) -> Vec<i32> {
+/// Parses a `/proc/PID/stat` line. The command name may contain spaces and parentheses,
+/// so the fields are counted after the last `)`.
+pub fn parse_stat(line: &str) -> Option<Proc> {
+    let (head, tail) = line.rsplit_once(')')?;
+    let pid = head.split_once(" (")?.0.trim().parse().ok()?;
+    // After the name: state, ppid, pgrp, session, tty_nr, tpgid, flags, minflt, cminflt,
+    // majflt, cmajflt, utime, stime, cutime, cstime, priority, nice, num_threads,
+    // itrealvalue, starttime.
+    let fields: Vec<&str> = tail.split_ascii_whitespace().take(20).collect();
+    let field = |i: usize| fields.get(i).copied();
+    Some(Proc {
+        pid,
+        ppid: field(1)?.parse().ok()?,
+        pgrp: field(2)?.parse().ok()?,
+        start: field(19)?.parse().ok()?,
+    })
+}
+
+/// Reads `/proc/PID/stat` for one process.
+pub fn read(pid: i32) -> Option<Proc> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&stat)
+}
+
+/// Every process in /proc.
+pub fn scan() -> Vec<Proc> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
-    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
-    for entry in dir.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        if let Some((pid, ppid)) = parse_stat(&stat) {
-            children.entry(ppid).or_default().push(pid);
-        }
-    }
-    tree_below(root, &children)
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()))
+        .filter_map(read)
+        .collect()
 }
 
-/// Walks `children` from `root` (excluded); each process comes after its parent.
-pub fn tree_below(root: i32, children: &HashMap<i32, Vec<i32>>) -> Vec<i32> {
+/// The processes of `table` that descend from `root` or belong to process group `group`
+/// (`root` itself excluded), each once, parents before their children.
+pub fn descendants_and_group(table: &[Proc], root: i32, group: Option<i32>) -> Vec<Proc> {
+    let mut children: HashMap<i32, Vec<&Proc>> = HashMap::new();
+    for p in table {
+        children.entry(p.ppid).or_default().push(p);
+    }
     let mut out = Vec::new();
     let mut seen = HashSet::from([root]);
     let mut next = vec![root];
-    while let Some(p) = next.pop() {
-        for c in children.get(&p).into_iter().flatten() {
-            if seen.insert(*c) {
-                out.push(*c);
-                next.push(*c);
+    while let Some(parent) = next.pop() {
+        for c in children.get(&parent).into_iter().flatten() {
+            if seen.insert(c.pid) {
+                out.push(**c);
+                next.push(c.pid);
             }
         }
+    }
+    if let Some(g) = group {
+        out.extend(table.iter().filter(|p| p.pgrp == g && seen.insert(p.pid)));
     }
     out
 }
@@ -55,26 +81,60 @@ pub fn tree_below(root: i32, children: &HashMap<i32, Vec<i32>>) -> Vec<i32> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn stat_lines() {
-        assert_eq!(parse_stat("42 (sleep) S 7 42 42 0"), Some((42, 7)));
-        assert_eq!(parse_stat("43 (a) b) (c) R 1 1 1"), Some((43, 1)));
-        assert_eq!(parse_stat("44 (with space) Z 9"), Some((44, 9)));
-        assert_eq!(parse_stat("garbage"), None);
-        assert_eq!(parse_stat("45 (x) S"), None);
+    fn p(pid: i32, ppid: i32, pgrp: i32) -> Proc {
+        Proc {
+            pid,
+            ppid,
+            pgrp,
+            start: 7,
+        }
     }
 
     #[test]
-    fn tree() {
-        let mut m: HashMap<i32, Vec<i32>> = HashMap::new();
-        m.insert(10, vec![11, 12]);
-        m.insert(11, vec![13]);
-        m.insert(13, vec![14]);
-        m.insert(99, vec![100]);
-        let mut got = tree_below(10, &m);
-        got.sort_unstable();
-        assert_eq!(got, vec![11, 12, 13, 14]);
-        assert!(tree_below(14, &m).is_empty());
+    fn stat_lines() {
+        let tail = "0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 12345 999 42";
+        assert_eq!(
+            parse_stat(&format!("42 (sleep) S 7 42 42 {tail}")),
+            Some(Proc {
+                pid: 42,
+                ppid: 7,
+                pgrp: 42,
+                start: 12345
+            })
+        );
+        let odd = parse_stat(&format!("43 (a) b) (c) R 1 5 1 {tail}"));
+        assert_eq!(odd.map(|p| (p.pid, p.ppid, p.pgrp)), Some((43, 1, 5)));
+        assert_eq!(parse_stat("garbage"), None);
+        assert_eq!(parse_stat("45 (x) S 1 1"), None);
+    }
+
+    #[test]
+    fn tree_and_group() {
+        let table = [
+            p(10, 1, 10),
+            p(11, 10, 11),
+            p(12, 10, 11),
+            p(13, 11, 13),
+            p(14, 13, 13),
+            p(99, 0, 99),
+            p(100, 99, 11),
+        ];
+        let pids = |v: Vec<Proc>| {
+            let mut v: Vec<i32> = v.into_iter().map(|p| p.pid).collect();
+            v.sort_unstable();
+            v
+        };
+        assert_eq!(
+            pids(descendants_and_group(&table, 10, None)),
+            [11, 12, 13, 14]
+        );
+        assert_eq!(
+            pids(descendants_and_group(&table, 10, Some(11))),
+            [11, 12, 13, 14, 100]
+        );
+        assert!(descendants_and_group(&table, 14, None).is_empty());
+        // A process entered from outside (ppid 0) is nobody's descendant.
+        assert!(!pids(descendants_and_group(&table, 1, None)).contains(&99));
     }
 
     #[test]
@@ -83,9 +143,14 @@ mod tests {
             Ok(c) => c,
             Err(e) => unreachable!("spawn sleep: {e}"),
         };
-        let found = descendants(std::process::id() as i32);
+        let me = i32::try_from(std::process::id()).unwrap_or_default();
+        let found = descendants_and_group(&scan(), me, None);
         let _ = child.kill();
         let _ = child.wait();
-        assert!(found.contains(&(child.id() as i32)), "{found:?}");
+        let id = i32::try_from(child.id()).unwrap_or_default();
+        assert!(
+            found.iter().any(|p| p.pid == id && p.ppid == me),
+            "{found:?}"
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! a subreaper or PID 1, but it coalesces them, so one SIGCHLD means "drain them all".
 //! WUNTRACED is never used: a stopped program has not exited.
 
-use log::{debug, error, warn};
+use log::{debug, error, trace, warn};
 use nix::errno::Errno;
 
 use crate::exit_code::Outcome;
@@ -24,7 +24,10 @@ pub fn drain(main: Option<i32>, warn_on_reap: bool) -> Drain {
     let mut d = Drain::default();
     loop {
         let (pid, outcome) = match sys::wait_any_nohang() {
-            Ok(None) => return d,
+            Ok(None) => {
+                trace!("No more zombies to reap");
+                return d;
+            }
             Ok(Some((pid, Status::Exited(code)))) => (pid, Outcome::Exited(code)),
             Ok(Some((pid, Status::Signaled(sig)))) => (pid, Outcome::Signaled(sig)),
             Ok(Some((pid, Status::Other))) => {
@@ -32,6 +35,7 @@ pub fn drain(main: Option<i32>, warn_on_reap: bool) -> Drain {
                 continue;
             }
             Err(Errno::ECHILD) => {
+                trace!("No child left");
                 d.no_children = true;
                 return d;
             }

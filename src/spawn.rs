@@ -1,36 +1,56 @@
-//! Starting the program: everything that allocates (argv, the PATH search) is prepared here
-//! before the clone; the child side lives in `sys::spawn`.
+//! Starting the program, as tini does: a plain `fork`, then the child's set-up and libc's
+//! `execvp`.
 //!
 //! The child puts itself in its own process group, takes the terminal's foreground when
 //! tini-rs had it (so Ctrl-C reaches the program), restores the caller's signal mask and
-//! ignored signals exactly, and execs. It shares tini-rs's memory until then (as with
-//! posix_spawn), so a failure before exec is simply written where the parent reads it; the
-//! parent logs one line, and the exit code (127/126/1) comes from the child's status like
-//! any other.
+//! ignored SIGCHLD exactly, and execs. When the exec fails, the child logs one line,
+//! `exec PROG failed: <reason>`, and exits with tini's code for it (ENOENT 127, EACCES 126,
+//! anything else 1), which then takes the normal path of a status (and can be remapped).
+//! tini-rs is single-threaded, so the forked child may allocate and log.
 
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
 
 use log::{error, info};
 use nix::errno::Errno;
 
-use crate::error::Error;
-use crate::sys::{self, ChildStep, ExecPlan, SignalSet};
+use crate::error::{Error, strerror};
+use crate::exit_code::exec_failure_code;
+use crate::sys::{self, Argv, Forked, SignalSet};
 
 /// The caller's signal state, restored in the program.
 #[derive(Clone, Copy)]
 pub struct CallerSignals {
+    /// The caller's blocked signals.
     pub mask: SignalSet,
     /// The caller ignored SIGCHLD (tini-rs itself cannot keep it ignored).
     pub chld_ignored: bool,
 }
 
-/// Starts `program`; returns its PID once it has exec'd (or failed, then it has exited).
+/// Starts `program` (its name first); returns its PID.
 pub fn spawn(program: &[OsString], caller: &CallerSignals) -> Result<i32, Error> {
     let name = program
         .first()
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let argv = argv(program)?;
+    let take_terminal = owns_terminal();
+    // SAFETY: tini-rs is single-threaded (no thread is ever started; tests check
+    // `Threads: 1`), so the child inherits no lock held elsewhere and may allocate and log.
+    #[allow(unsafe_code)]
+    let forked = unsafe { sys::fork() };
+    match forked.map_err(Error::sys("fork"))? {
+        Forked::Child => child(&argv, caller, take_terminal, &name),
+        Forked::Parent(pid) => {
+            crate::logging::program_started();
+            info!("Spawned child process '{name}' with pid '{pid}'");
+            Ok(pid)
+        }
+    }
+}
+
+/// The argument vector for exec; a NUL byte inside an argument cannot be passed on.
+fn argv(program: &[OsString]) -> Result<Argv, Error> {
     let args = program
         .iter()
         .enumerate()
@@ -41,89 +61,46 @@ pub fn spawn(program: &[OsString], caller: &CallerSignals) -> Result<i32, Error>
             })
         })
         .collect::<Result<Vec<CString>, Error>>()?;
-    let first = args.first().ok_or(Error::BadArgument {
+    Argv::new(args).ok_or(Error::BadArgument {
         op: "exec",
         reason: "no program".into(),
-    })?;
-    let candidates = candidates(first, std::env::var_os("PATH").as_deref());
-
-    let mut plan = ExecPlan::new(
-        &args,
-        candidates,
-        caller.mask,
-        caller.chld_ignored,
-        owns_terminal(),
-    )
-    .ok_or(Error::BadArgument {
-        op: "exec",
-        reason: "no program".into(),
-    })?;
-    let (pid, failure) = sys::spawn(&mut plan).map_err(Error::sys("fork"))?;
-    info!("Spawned child process '{name}' with pid '{pid}'");
-    if let Some((step, errno)) = failure {
-        log_child_failure(step, errno, &name);
-    }
-    Ok(pid)
+    })
 }
 
-/// The paths execvp would try, in order.
-pub fn candidates(program: &CString, path: Option<&OsStr>) -> Vec<CString> {
-    let bytes = program.as_bytes();
-    if bytes.is_empty() {
-        return vec![program.clone()];
+/// The child, between fork and exec. Never returns: it becomes the program or exits.
+fn child(argv: &Argv, caller: &CallerSignals, take_terminal: bool, name: &str) -> ! {
+    if let Err(e) = sys::new_process_group() {
+        give_up("setpgid failed in the child", e, 1);
     }
-    if bytes.contains(&b'/') {
-        return vec![program.clone()];
+    if take_terminal {
+        match sys::take_terminal() {
+            // Not a terminal, or no longer ours: the program simply does not get it.
+            Ok(()) | Err(Errno::ENOTTY | Errno::ENXIO | Errno::EBADF) => {}
+            Err(e) => give_up("tcsetpgrp failed in the child", e, 1),
+        }
     }
-    let path = path.map_or(&b"/usr/local/bin:/usr/bin:/bin"[..], OsStr::as_bytes);
-    path.split(|b| *b == b':')
-        .filter_map(|dir| {
-            let mut full = dir.to_vec();
-            if full.is_empty() {
-                full.push(b'.');
-            }
-            if !full.ends_with(b"/") {
-                full.push(b'/');
-            }
-            full.extend_from_slice(bytes);
-            CString::new(full).ok()
-        })
-        .collect()
+    if caller.chld_ignored {
+        if let Err(e) = sys::set_disposition(libc::SIGCHLD, libc::SIG_IGN) {
+            give_up("restoring signals failed in the child", e, 1);
+        }
+    }
+    if let Err(e) = sys::set_mask(&caller.mask) {
+        give_up("restoring signals failed in the child", e, 1);
+    }
+    let e = sys::execvp(argv);
+    give_up(&format!("exec {name} failed"), e, exec_failure_code(e))
+}
+
+/// Logs `what: <reason>` and exits with `code`. Every signal is blocked first: the caller's
+/// mask may leave SIGPIPE deliverable, and a write to a broken stderr must not turn the exit
+/// code into 141.
+fn give_up(what: &str, e: Errno, code: u8) -> ! {
+    let _ = sys::set_mask(&SignalSet::full());
+    error!("{what}: {}", strerror(e));
+    sys::exit_now(code)
 }
 
 /// Whether tini-rs's process group is the foreground group of the terminal on stdin.
 fn owns_terminal() -> bool {
     sys::stdin_foreground_group().is_ok_and(|fg| fg == nix::unistd::getpgrp().as_raw())
-}
-
-/// One line for a child that failed before exec.
-fn log_child_failure(step: ChildStep, errno: Errno, name: &str) {
-    let why = crate::error::strerror(errno);
-    match step {
-        ChildStep::Exec => error!("exec {name} failed: {why}"),
-        ChildStep::Setpgid => error!("setpgid failed in the child: {why}"),
-        ChildStep::Tcsetpgrp => error!("tcsetpgrp failed in the child: {why}"),
-        ChildStep::Signals => error!("restoring signals failed in the child: {why}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn c(s: &str) -> CString {
-        CString::new(s).unwrap_or_default()
-    }
-
-    #[test]
-    fn path_search_like_execvp() {
-        let got = candidates(&c("ls"), Some(OsStr::new("/a:/b/::/c")));
-        assert_eq!(got, vec![c("/a/ls"), c("/b/ls"), c("./ls"), c("/c/ls")]);
-        assert_eq!(
-            candidates(&c("./x"), Some(OsStr::new("/a"))),
-            vec![c("./x")]
-        );
-        assert_eq!(candidates(&c("/bin/x"), None), vec![c("/bin/x")]);
-        assert_eq!(candidates(&c("x"), None).len(), 3);
-    }
 }

@@ -3,33 +3,19 @@
 //!
 //! Nothing here is fatal: after the program started, every error is logged and the loop
 //! goes on. There is no periodic wake-up: `sigtimedwait` waits without a timeout unless a
-//! grace-period deadline is pending (and once, 100 ms after the spawn, to drop the start-up
-//! code from memory).
+//! grace-period deadline is pending.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use log::{debug, error, info, trace, warn};
 use nix::errno::Errno;
 
 use crate::cli::{Config, Delivery};
+use crate::deliver::{self, Pinned};
 use crate::exit_code::{Outcome, raw_code};
+use crate::reap;
 use crate::signals;
 use crate::sys::{self, SignalSet};
-use crate::{procs, reap};
-
-/// When the program has run this long, tini-rs drops its start-up code from memory (one
-/// single timed wake-up; a program that is over sooner costs nothing).
-const RELEASE_CODE_AFTER: Duration = Duration::from_millis(100);
-
-/// Drops the code pages: argument parsing and spawning are never run again, and the loop
-/// faults back in only what it uses.
-fn release_code() {
-    match sys::release_code_pages() {
-        Ok(n) => debug!("Released {} KiB of start-up code from memory", n / 1024),
-        Err(e) => debug!("madvise failed: {}", crate::error::strerror(e)),
-    }
-}
 
 /// How long to wait for processes to vanish after SIGKILL before giving up on them
 /// (a process in uninterruptible sleep can outlive its SIGKILL for a while).
@@ -51,19 +37,23 @@ pub struct Supervisor<'a> {
     blocked: SignalSet,
     own_pid: i32,
     is_pid1: bool,
-    /// The program's PID while it has not been reaped.
+    /// The program's PID while it is not reaped. Only then may its PID, and its group's
+    /// ID (the same number), be signalled: a reaped PID can be reused.
     main: Option<i32>,
-    /// The program's PID, kept after it is reaped (its process group may live on).
-    main_pgid: Option<i32>,
+    /// A program was started (false in pause mode).
+    had_program: bool,
     /// The program's exit code (before `-e`), once known.
     code: Option<u8>,
     phase: Phase,
     no_children: bool,
     /// The "ignoring our own SIGPIPE" line was logged (it must not be repeated).
     pipe_noted: bool,
+    /// Pauses after unexpected `sigtimedwait` failures, so that they cannot spin.
+    backoff: Backoff,
 }
 
 impl<'a> Supervisor<'a> {
+    /// A supervisor for the program `main` (None in pause mode) of init `own_pid`.
     pub fn new(cfg: &'a Config, blocked: SignalSet, main: Option<i32>, own_pid: i32) -> Self {
         Supervisor {
             cfg,
@@ -71,11 +61,12 @@ impl<'a> Supervisor<'a> {
             own_pid,
             is_pid1: own_pid == 1,
             main,
-            main_pgid: main,
+            had_program: main.is_some(),
             code: None,
             phase: Phase::Running,
             no_children: false,
             pipe_noted: false,
+            backoff: Backoff::default(),
         }
     }
 
@@ -84,42 +75,48 @@ impl<'a> Supervisor<'a> {
     pub fn run(mut self) -> u8 {
         // A child may have died before we started waiting; its SIGCHLD is pending anyway,
         // so no explicit drain is needed here.
-        let mut release_at = Some(Instant::now() + RELEASE_CODE_AFTER);
         loop {
             if let Some(code) = self.finished() {
                 return self.cfg.remap.apply(code);
             }
-            // Expired times are acted on before waiting: sigtimedwait hands out a pending
-            // signal even with a zero timeout, so a stream of signals could otherwise
-            // postpone them for ever. With nothing timed (the usual case) the clock is not
-            // even read.
+            // An expired deadline is acted on before waiting: sigtimedwait hands out a
+            // pending signal even with a zero timeout, so a stream of signals could
+            // otherwise postpone it for ever. With no deadline (the usual case) the clock
+            // is not even read.
             let mut timeout = None;
-            if release_at.is_some() || self.deadline().is_some() {
+            if let Some(deadline) = self.deadline() {
                 let now = Instant::now();
-                if release_at.is_some_and(|t| t <= now) {
-                    release_at = None;
-                    release_code();
-                }
-                if self.deadline().is_some_and(|d| d <= now) {
+                if deadline <= now {
                     self.on_deadline();
                     continue;
                 }
-                let wake = [self.deadline(), release_at].into_iter().flatten().min();
-                timeout = wake.map(|w| w.saturating_duration_since(now));
+                timeout = Some(deadline.saturating_duration_since(now));
             }
             match sys::wait_signal(&self.blocked, timeout) {
-                Ok(r) => self.on_signal(r),
+                Ok(r) => {
+                    self.backoff.reset();
+                    self.on_signal(r);
+                }
                 // A timeout: the top of the loop sees what expired.
                 Err(Errno::EAGAIN | Errno::EINTR) => {}
-                Err(e) => {
-                    // sigtimedwait fails only for invalid arguments, which we never pass.
-                    error!("sigtimedwait failed: {}", crate::error::strerror(e));
-                    if let Some(code) = self.code {
-                        return self.cfg.remap.apply(code);
-                    }
-                }
+                Err(e) => self.on_wait_failure(e),
             }
         }
+    }
+
+    /// `sigtimedwait` failed in a way it never should (it fails only for invalid
+    /// arguments). Retrying at once could spin for ever; instead, reap what is there (the
+    /// program's exit must still be seen) and pause, longer each time, up to a second.
+    fn on_wait_failure(&mut self, e: Errno) {
+        let pause = self.backoff.next();
+        if pause == Backoff::FIRST || pause == Backoff::MAX {
+            error!(
+                "sigtimedwait failed: {}; retrying every {pause:?} at most",
+                crate::error::strerror(e)
+            );
+        }
+        self.on_sigchld();
+        std::thread::sleep(pause);
     }
 
     /// The exit code, once tini-rs may exit.
@@ -181,7 +178,7 @@ impl<'a> Supervisor<'a> {
                     info!(
                         "Main child exited with signal (with signal '{}')",
                         signals::name(s)
-                    )
+                    );
                 }
             }
             self.main = None;
@@ -206,7 +203,9 @@ impl<'a> Supervisor<'a> {
             return;
         }
         info!("Sending SIGTERM to the remaining processes, grace period {grace:?}");
-        self.signal_everything(libc::SIGTERM);
+        // SIGCONT right after: a stopped process gets to act on its SIGTERM within the
+        // grace period instead of sitting it out until the SIGKILL.
+        self.shut_down(&[libc::SIGTERM, libc::SIGCONT]);
         self.phase = Phase::Grace(Instant::now() + grace);
     }
 
@@ -215,7 +214,7 @@ impl<'a> Supervisor<'a> {
             Phase::Running => {}
             Phase::Grace(_) => {
                 warn!("Grace period over: sending SIGKILL to the remaining processes");
-                self.signal_everything(libc::SIGKILL);
+                self.shut_down(&[libc::SIGKILL]);
                 self.phase = Phase::Killed(Instant::now() + AFTER_KILL);
             }
             Phase::Killed(_) => {
@@ -228,62 +227,80 @@ impl<'a> Supervisor<'a> {
     /// Forwards `sig` according to the delivery mode.
     fn forward(&self, sig: i32) {
         debug!("Passing signal: '{}'", signals::name(sig));
-        match self.cfg.delivery {
-            Delivery::All => self.signal_everything(sig),
-            Delivery::Child => {
-                if let Some(pid) = self.main {
-                    deliver(pid, sig);
-                }
-            }
-            Delivery::Group => {
-                let Some(pgid) = self.main_pgid else {
-                    return;
-                };
-                deliver(-pgid, sig);
+        match (self.cfg.delivery, self.main) {
+            (Delivery::All, main) => Pinned::scan(self.own_pid, main).send(sig),
+            (Delivery::Child, Some(pid)) => deliver::kill(pid, sig),
+            (Delivery::Group, Some(pid)) => {
+                deliver::kill(-pid, sig);
                 // A program that moved itself to another group must still get the signal
                 // (tini -g loses it).
-                if let Some(pid) = self.main {
-                    if sys::getpgid(pid).is_ok_and(|g| g != pgid) {
-                        deliver(pid, sig);
-                    }
+                if sys::getpgid(pid).is_ok_and(|g| g != pid) {
+                    deliver::kill(pid, sig);
                 }
+            }
+            // The program is reaped (a grace period runs): its group's ID may be reused,
+            // so what is left of it is reached as our descendants.
+            (Delivery::Group, None) if self.had_program => {
+                Pinned::scan(self.own_pid, None).send(sig);
+            }
+            (Delivery::Group | Delivery::Child, None) => {
+                trace!("No program to receive {}", signals::name(sig));
             }
         }
     }
 
-    /// Sends `sig` to every process tini-rs is responsible for.
-    fn signal_everything(&self, sig: i32) {
+    /// Sends `signals` to every process tini-rs is responsible for, in order, when
+    /// shutting down: `kill(-1)` as PID 1 (everything in the namespace dies with it
+    /// anyway), otherwise every descendant, pinned once for all the signals.
+    fn shut_down(&self, signals: &[i32]) {
         if self.is_pid1 {
-            deliver(-1, sig);
+            for sig in signals {
+                deliver::kill(-1, *sig);
+            }
         } else {
-            for pid in procs::descendants(self.own_pid) {
-                deliver(pid, sig);
+            let set = Pinned::scan(self.own_pid, None);
+            for sig in signals {
+                set.send(*sig);
             }
         }
     }
 }
 
-/// Failed deliveries other than ESRCH, counted so that a storm (e.g. EAGAIN when the
-/// receiver's queue of real-time signals is full) logs a few lines, not one per signal.
-static SEND_FAILURES: AtomicU64 = AtomicU64::new(0);
+/// The pause after each unexpected `sigtimedwait` failure in a row: 10 ms, doubling up to
+/// 1 s (the wake-up rate tini has all the time).
+#[derive(Debug, Default)]
+struct Backoff {
+    failures: u32,
+}
 
-/// `kill`, with ESRCH (the target just died) being normal.
-fn deliver(target: i32, sig: i32) {
-    match sys::kill(target, sig) {
-        Ok(()) => {}
-        Err(Errno::ESRCH) => debug!(
-            "No process to receive {} (target {target})",
-            signals::name(sig)
-        ),
-        Err(e) => {
-            let n = SEND_FAILURES.fetch_add(1, Ordering::Relaxed) + 1;
-            if n.is_power_of_two() {
-                warn!(
-                    "Sending {} to {target} failed: {} ({n} failed so far)",
-                    signals::name(sig),
-                    crate::error::strerror(e)
-                );
-            }
-        }
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(10);
+    const MAX: Duration = Duration::from_secs(1);
+
+    fn next(&mut self) -> Duration {
+        let pause = Self::FIRST.saturating_mul(1 << self.failures.min(10));
+        self.failures = self.failures.saturating_add(1);
+        pause.min(Self::MAX)
+    }
+
+    fn reset(&mut self) {
+        self.failures = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_back_off_to_one_second_and_reset() {
+        let mut b = Backoff::default();
+        let pauses: Vec<u128> = (0..12).map(|_| b.next().as_millis()).collect();
+        assert_eq!(
+            pauses,
+            [10, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000, 1000, 1000]
+        );
+        b.reset();
+        assert_eq!(b.next(), Backoff::FIRST);
     }
 }

@@ -241,7 +241,7 @@ fn help_lists_every_option_and_runs_nothing() {
             ]
             .into_iter()
             // Every variable tini-rs reads is documented in the help.
-            .chain(tini_rs::cli::ENV_VARS)
+            .chain(tini_rs::cli::env_vars())
             {
                 assert!(
                     out.stdout.contains(opt),

@@ -31,8 +31,6 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
 use tini_rs::cli::{self, Action, UsageError};
 
-const KEYS: [&str; 11] = cli::ENV_VARS;
-
 const OPTIONS: [&str; 26] = [
     "-s",
     "-v",
@@ -124,7 +122,7 @@ type Env = Vec<(&'static str, OsString)>;
 fn input() -> impl Strategy<Value = (Vec<OsString>, Env)> {
     (
         proptest::collection::vec(word(), 0..8),
-        proptest::collection::vec((proptest::sample::select(&KEYS[..]), word()), 0..4),
+        proptest::collection::vec((proptest::sample::select(cli::env_vars()), word()), 0..4),
     )
 }
 

@@ -1,8 +1,7 @@
-//! Issue 7, item 5: exec failures. A missing file (127), no execute bit (126), a directory
-//! (126), a script without `#!` (runs under /bin/sh), an ELF for another architecture and a
-//! truncated ELF (126, "Exec format error", never a shell syntax error), and arguments too
-//! big for exec (E2BIG, 1): the documented exit code and exactly one line
-//! `exec <prog> failed: <reason>`, as a plain process and as PID 1.
+//! Exec failures: a missing file (127), no execute bit (126), a directory (126), a script
+//! without `#!` (runs under /bin/sh), arguments too big for exec (E2BIG, 1): the documented
+//! exit code and exactly one line `exec <prog> failed: <reason>`, as a plain process and as
+//! PID 1; and every case, PATH rules included, compared with tini's own exit code.
 #![allow(
     clippy::panic,
     clippy::unwrap_used,
@@ -135,24 +134,97 @@ fn script_without_shebang_runs_under_sh() {
     }
 }
 
+/// Debian's tini (installed by `.ci/run`): the reference for what glibc's `execvp` does.
+fn reference_tini() -> String {
+    ["/usr/bin/tini-static", "/usr/bin/tini"]
+        .into_iter()
+        .find(|p| Path::new(p).is_file())
+        .expect("Debian's tini package (apt-get install tini)")
+        .to_string()
+}
+
+/// `init -s -- prog` in `mode`, in `dir`, with `path` as PATH (None: PATH unset).
+fn exec_with(init: &str, mode: Mode, prog: &str, dir: &Path, path: Option<&str>) -> RawOutput {
+    let mut c = match mode {
+        Mode::Plain => Command::new(init),
+        Mode::Pid1 => {
+            let mut c = Command::new(which("unshare"));
+            c.args([
+                "--pid",
+                "--fork",
+                "--mount-proc",
+                "--kill-child",
+                "--",
+                init,
+            ]);
+            c
+        }
+    };
+    c.args(["-s", "--", prog]).current_dir(dir);
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("TINI_") {
+            c.env_remove(k);
+        }
+    }
+    match path {
+        Some(p) => c.env("PATH", p),
+        None => c.env_remove("PATH"),
+    };
+    run_bytes(c, LIMIT)
+}
+
+/// Spawning is glibc's `execvp`, as in tini: for every way an exec can go wrong, or go
+/// through PATH, tini-rs exits with the code tini exits with. The codes tini gives are
+/// also pinned where they do not depend on the machine: ENOTDIR and ELOOP give 1 (127 before
+/// tini-rs used execvp), a file found through an empty PATH entry runs from the current
+/// directory. An ELF for another machine and a truncated one are compared with tini only:
+/// glibc runs a file the kernel refuses with ENOEXEC through /bin/sh, and a registered
+/// binfmt handler may even run the foreign one.
 #[test]
-fn foreign_and_truncated_elf_are_126_not_a_shell_error() {
-    let d = TempDir::new("exec");
+fn exec_failures_and_path_rules_are_tinis() {
+    let d = TempDir::new("exec-like-tini");
     let elf = std::fs::read("/bin/true").unwrap();
-    assert_eq!(&elf[..4], b"\x7fELF");
     let mut arm = elf.clone();
     // e_machine (offset 18, little-endian) = EM_AARCH64 (183).
     arm[18..20].copy_from_slice(&183u16.to_le_bytes());
-    let arm_path = d.path("true-aarch64");
-    write_file(&arm_path, &arm, 0o755);
-    let cut_path = d.path("true-truncated");
-    write_file(&cut_path, &elf[..100], 0o755);
+    write_file(&d.path("foreign"), &arm, 0o755);
+    write_file(&d.path("truncated"), &elf[..100], 0o755);
+    write_file(&d.path("plain"), b"exit 4\n", 0o755);
+    write_file(&d.path("noexec"), b"#!/bin/sh\nexit 0\n", 0o644);
+    std::os::unix::fs::symlink("loop-b", d.path("loop-a")).unwrap();
+    std::os::unix::fs::symlink("loop-a", d.path("loop-b")).unwrap();
+    let dir = d.0.to_string_lossy().into_owned();
+    let with_dir = format!("/nonexistent:{dir}");
+    // (program, PATH, the code when it does not depend on the machine)
+    let cases: &[(&str, Option<&str>, Option<i32>)] = &[
+        ("/etc/passwd/x", Some("/bin"), Some(1)),
+        ("./loop-a", Some("/bin"), Some(1)),
+        ("./missing", Some("/bin"), Some(127)),
+        (".", Some("/bin"), Some(126)),
+        ("./noexec", Some("/bin"), Some(126)),
+        ("./plain", Some("/bin"), Some(4)),
+        ("plain", Some(":/nonexistent"), Some(4)),
+        ("plain", Some(&with_dir), Some(4)),
+        ("noexec", Some(&with_dir), Some(126)),
+        ("true", None, Some(0)),
+        ("no-such-program-tini-rs", None, Some(127)),
+        ("./foreign", Some("/bin"), None),
+        ("./truncated", Some("/bin"), None),
+    ];
+    let reference = reference_tini();
     for mode in MODES {
-        for p in [&arm_path, &cut_path] {
-            let p = p.to_string_lossy().into_owned();
-            let out = run_prog(mode, &[&p]);
-            assert_exec_failed(&out, 126, &p, "Exec format error", &format!("{mode:?}"));
-            assert!(!out.err().contains("Syntax error"), "{out}");
+        for (prog, path, want) in cases {
+            let ours = exec_with(bin(), mode, prog, &d.0, *path);
+            let theirs = exec_with(&reference, mode, prog, &d.0, *path);
+            let what = format!("{mode:?} {prog} PATH={path:?}");
+            assert_eq!(
+                ours.code(),
+                theirs.code(),
+                "{what}: tini-rs vs tini\n{ours}\n{theirs}"
+            );
+            if let Some(code) = want {
+                assert_eq!(ours.code(), Some(*code), "{what}\n{ours}");
+            }
         }
     }
 }

@@ -124,7 +124,7 @@ fn stubborn_is_killed(mode: Mode, remap: bool) {
     assert_eq!(out.code(), want, "{mode:?} remap={remap}\n{out}");
     assert_eq!(
         read_text(&log),
-        "ready\nsig 15\n",
+        "ready\nsig 15\nsig 18\n",
         "{mode:?}: it got SIGTERM first and survived it\n{out}"
     );
     let over = out

@@ -34,49 +34,28 @@ fn inherited_subreaper_means_no_warning() {
     }
 }
 
-/// Once the program has run a moment, tini-rs drops its start-up code from memory (it is
-/// never run again): its resident set shrinks well below its peak, and the loop keeps working
-/// on the pages it faults back in: signals are still forwarded and the status comes back.
+/// tini-rs runs single-threaded, at start and in the loop: its `fork` relies on it (the
+/// child may allocate and log only because no other thread can hold a lock).
 #[test]
-fn start_up_code_is_released_and_the_loop_still_works() {
-    let kib = |pid: i32, field: &str| -> Option<u64> {
-        proc_status(pid, field)?
-            .split_whitespace()
-            .next()?
-            .parse()
-            .ok()
-    };
+fn tini_rs_runs_single_threaded() {
     for mode in MODES {
-        let program = "trap 'exit 9' USR1; echo ready; while :; do sleep 0.05; done";
-        let mut c = tini(mode, &["-vvv", "--", "sh", "-c", program]);
+        let program = "trap 'exit 4' USR2; echo ready; while :; do sleep 0.05; done";
+        let mut c = tini(mode, &["-vvvv", "--", "sh", "-c", program]);
         c.stdin(std::process::Stdio::null());
         let mut p = Proc::spawn(c);
         p.wait_prefix("ready");
-        let target = match mode {
-            Mode::Plain => p.pid(),
-            Mode::Pid1 => poll_until("tini-rs in the namespace", || {
-                children(p.pid()).first().copied()
-            }),
-        };
-        let (rss, hwm) = poll_until("the code pages to be released", || {
-            let (rss, hwm) = (kib(target, "VmRSS")?, kib(target, "VmHWM")?);
-            (rss + 256 < hwm).then_some((rss, hwm))
-        });
-        kill(target, libc::SIGUSR1);
+        let t = tini_pid(&p, mode);
+        wait_sigtimedwait(t);
+        assert_eq!(proc_status(t, "Threads").as_deref(), Some("1"), "{mode:?}");
+        kill(t, libc::SIGUSR2);
         let out = p.finish();
-        assert_eq!(
-            out.code(),
-            9,
-            "{mode:?} (VmRSS {rss} KiB, peak {hwm} KiB)\n{out}"
-        );
-        assert!(out.stderr.contains("Released "), "{mode:?}\n{out}");
+        assert_eq!(out.code(), 4, "{mode:?}\n{out}");
     }
 }
 
 /// tini-rs catches no signal (SigCgt is empty), with logging on and after a signal was
-/// forwarded. The program's child side runs in tini-rs's own memory until it execs
-/// (`clone(CLONE_VM | CLONE_VFORK)`); with no handler installed anywhere, a signal reaching
-/// that child can only take its default action and never runs code in the shared memory.
+/// forwarded: every signal it handles is blocked and taken with `sigtimedwait`, and the
+/// program inherits no handler of ours.
 #[test]
 fn tini_rs_installs_no_signal_handler() {
     for mode in MODES {

@@ -12,7 +12,6 @@ use std::os::unix::ffi::OsStringExt;
 use libfuzzer_sys::fuzz_target;
 use tini_rs::cli::{self, UsageError};
 
-const KEYS: [&str; 11] = cli::ENV_VARS;
 
 fuzz_target!(|data: &[u8]| {
     let mut fields = data.split(|b| *b == 0);
@@ -24,7 +23,8 @@ fuzz_target!(|data: &[u8]| {
     let mut env: HashMap<&str, OsString> = HashMap::new();
     for f in fields {
         if let Some((&k, v)) = f.split_first() {
-            let key = KEYS.get(usize::from(k) % KEYS.len()).copied().unwrap_or("TINI_PAUSE");
+            let keys = cli::env_vars();
+            let key = keys.get(usize::from(k) % keys.len()).copied().unwrap_or("TINI_PAUSE");
             env.insert(key, OsString::from_vec(v.to_vec()));
         }
     }
