@@ -3,83 +3,15 @@
 //! or printed here, so every rule is unit-tested.
 
 use std::ffi::{OsStr, OsString};
-use std::time::Duration;
 
 use clap::{Arg, ArgAction, Command};
 
-use crate::exit_code::Remap;
+pub use crate::config::{Config, Delivery, Rewrite, UsageError};
+use crate::config::{
+    DEFAULT_VERBOSITY, atoi_verbosity, parse_duration, parse_exit_code, parse_parent_death_signal,
+    parse_rule, split_list,
+};
 use crate::options::{Kind, OPTIONS};
-use crate::signals;
-
-/// Where forwarded signals go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Delivery {
-    /// The program's process group (tini's `-g`, dumb-init's default). Default here.
-    #[default]
-    Group,
-    /// The program's PID only (tini's default).
-    Child,
-    /// Everything tini-rs is responsible for: `kill(-1)` as PID 1, else every descendant.
-    All,
-}
-
-/// Signal rewriting rules: `table[from]` is `None` (unchanged), `Some(0)` (drop), `Some(to)`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rewrite([Option<u8>; 65]);
-
-impl Default for Rewrite {
-    fn default() -> Self {
-        Rewrite([None; 65])
-    }
-}
-
-impl Rewrite {
-    /// What `sig` becomes: `None` when it is dropped.
-    pub fn apply(&self, sig: i32) -> Option<i32> {
-        let rule = usize::try_from(sig)
-            .ok()
-            .and_then(|i| self.0.get(i))
-            .copied()
-            .flatten();
-        match rule {
-            None => Some(sig),
-            Some(0) => None,
-            Some(to) => Some(i32::from(to)),
-        }
-    }
-
-    fn set(&mut self, from: i32, to: i32) {
-        if let (Some(slot), Ok(to)) = (
-            usize::try_from(from).ok().and_then(|i| self.0.get_mut(i)),
-            u8::try_from(to),
-        ) {
-            *slot = Some(to);
-        }
-    }
-
-    /// Whether any rule exists.
-    pub fn is_empty(&self) -> bool {
-        self.0.iter().all(Option::is_none)
-    }
-}
-
-/// Everything `run` needs, validated.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Config {
-    /// Program and its arguments; empty in pause mode.
-    pub program: Vec<OsString>,
-    pub subreaper: bool,
-    pub parent_death_signal: Option<i32>,
-    pub verbosity: u8,
-    pub warn_on_reap: bool,
-    pub delivery: Delivery,
-    pub remap: Remap,
-    pub grace_period: Option<Duration>,
-    pub rewrite: Rewrite,
-    pub pause: bool,
-    /// Warnings about the configuration, logged once the logger is up.
-    pub notes: Vec<String>,
-}
 
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,17 +22,7 @@ pub enum Action {
     Version,
 }
 
-/// A usage error: one line, printed with the usage line; exit code 1.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageError(pub String);
-
 pub use crate::options::{USAGE, env_vars};
-
-/// Default verbosity: warnings and errors.
-pub const DEFAULT_VERBOSITY: u8 = 1;
-
-/// The longest grace period accepted.
-const MAX_GRACE: Duration = Duration::from_secs(24 * 3600);
 
 /// The grammar, made from the option table. `args_override_self`: a repeated switch or
 /// value is accepted as getopt accepts it (`-s -s`, `-vslss`); the last value wins.
@@ -174,83 +96,7 @@ where
     if o.license {
         return Ok(Action::License);
     }
-    let set = |name: &str| env(name).is_some();
-    let text = |name: &str| -> Result<Option<String>, UsageError> {
-        env(name)
-            .map(|v| {
-                v.into_string()
-                    .map_err(|_| UsageError(format!("{name} is not valid UTF-8")))
-            })
-            .transpose()
-    };
-
-    // The command line wins over the environment, option by option: an image's ENV
-    // cannot be unset by `docker run`, so it must never make a command line fail.
-    let mut cfg = Config {
-        subreaper: o.subreaper || set("TINI_SUBREAPER"),
-        warn_on_reap: o.warn || set("TINI_WARN_ON_REAP"),
-        // A program on the command line wins over TINI_PAUSE.
-        pause: o.pause || (set("TINI_PAUSE") && o.program.is_empty()),
-        program: o.program,
-        verbosity: DEFAULT_VERBOSITY.saturating_add(o.verbose),
-        ..Config::default()
-    };
-    if o.verbose == 0 {
-        if let Some(v) = env("TINI_VERBOSITY") {
-            cfg.verbosity = atoi_verbosity(&v.to_string_lossy());
-        }
-    }
-    let (delivery, note) = delivery(
-        (o.group, o.child, o.all),
-        (
-            set("TINI_KILL_PROCESS_GROUP"),
-            set("TINI_CHILD_ONLY"),
-            set("TINI_BROADCAST"),
-        ),
-    )?;
-    cfg.delivery = delivery;
-    cfg.notes.extend(note);
-
-    let pdeath = match o.pdeath {
-        Some(p) => Some(p),
-        None => text("TINI_PDEATHSIG")?,
-    };
-    if let Some(p) = pdeath {
-        cfg.parent_death_signal = Some(parse_parent_death_signal(&p)?);
-    }
-
-    let mut codes: Vec<String> = Vec::new();
-    if let Some(v) = text("TINI_REMAP_EXIT")? {
-        codes.extend(split_list(&v));
-    }
-    codes.extend(o.remap);
-    for c in codes {
-        cfg.remap.insert(parse_exit_code(&c)?);
-    }
-
-    let grace = match o.grace {
-        Some(g) => Some(g),
-        None => text("TINI_GRACE_PERIOD")?,
-    };
-    if let Some(g) = grace {
-        let d = parse_duration(&g).ok_or_else(|| {
-            UsageError(format!(
-                "invalid grace period '{g}' (use e.g. 10s, 500ms, 2m)"
-            ))
-        })?;
-        cfg.grace_period = (!d.is_zero()).then_some(d);
-    }
-
-    let mut rules: Vec<String> = Vec::new();
-    if let Some(v) = text("TINI_REWRITE")? {
-        rules.extend(split_list(&v));
-    }
-    rules.extend(o.rewrite);
-    for r in rules {
-        let (from, to) = parse_rule(&r)?;
-        cfg.rewrite.set(from, to);
-    }
-
+    let cfg = configure(o, &Env(&env))?;
     match (cfg.pause, cfg.program.is_empty()) {
         (true, false) => Err(UsageError(
             "--pause runs no program, but one was given".into(),
@@ -260,27 +106,89 @@ where
     }
 }
 
-/// TINI_VERBOSITY read as tini reads it (C `atoi`): leading blanks, an optional sign and
-/// digits; anything else counts as 0, so an image with `TINI_VERBOSITY=` that works under
-/// tini still starts. Negative means 0, more than 255 means 255 (both: "as quiet/loud as
-/// it gets").
-pub fn atoi_verbosity(text: &str) -> u8 {
-    let t = text.trim_start();
-    let (negative, rest) = match t.as_bytes().first() {
-        Some(b'-') => (true, t.get(1..).unwrap_or("")),
-        Some(b'+') => (false, t.get(1..).unwrap_or("")),
-        _ => (false, t),
-    };
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    let value = rest
-        .get(..digits)
-        .filter(|d| !d.is_empty())
-        .map_or(0, |d| d.parse::<u64>().unwrap_or(u64::MAX));
-    if negative {
-        0
-    } else {
-        u8::try_from(value).unwrap_or(u8::MAX)
+/// The environment, as the parser reads it.
+struct Env<'a>(&'a dyn Fn(&str) -> Option<OsString>);
+
+impl Env<'_> {
+    /// Whether `name` is set (even empty: tini's switches are on when merely set).
+    fn set(&self, name: &str) -> bool {
+        (self.0)(name).is_some()
     }
+
+    /// The value of `name` as text.
+    fn text(&self, name: &str) -> Result<Option<String>, UsageError> {
+        (self.0)(name)
+            .map(|v| {
+                v.into_string()
+                    .map_err(|_| UsageError(format!("{name} is not valid UTF-8")))
+            })
+            .transpose()
+    }
+
+    /// The option's value, or else the variable's: the command line wins, and a variable
+    /// it overrides is not even read (a bad value there cannot fail the start).
+    fn or_var(&self, option: Option<String>, name: &str) -> Result<Option<String>, UsageError> {
+        match option {
+            Some(v) => Ok(Some(v)),
+            None => self.text(name),
+        }
+    }
+
+    /// The variable's list items, then the option's.
+    fn list(&self, name: &str, option: Vec<String>) -> Result<Vec<String>, UsageError> {
+        let mut items: Vec<String> = self
+            .text(name)?
+            .map_or_else(Vec::new, |v| split_list(&v).collect());
+        items.extend(option);
+        Ok(items)
+    }
+}
+
+/// The options and the environment → the configuration. The command line wins over the
+/// environment, option by option: an image's ENV cannot be unset by `docker run`, so it
+/// must never make a command line fail.
+fn configure(o: Options, env: &Env<'_>) -> Result<Config, UsageError> {
+    let mut cfg = Config {
+        subreaper: o.subreaper || env.set("TINI_SUBREAPER"),
+        warn_on_reap: o.warn || env.set("TINI_WARN_ON_REAP"),
+        // A program on the command line wins over TINI_PAUSE.
+        pause: o.pause || (env.set("TINI_PAUSE") && o.program.is_empty()),
+        program: o.program,
+        verbosity: DEFAULT_VERBOSITY.saturating_add(o.verbose),
+        ..Config::default()
+    };
+    if o.verbose == 0 {
+        if let Some(v) = (env.0)("TINI_VERBOSITY") {
+            cfg.verbosity = atoi_verbosity(&v.to_string_lossy());
+        }
+    }
+    let variables = (
+        env.set("TINI_KILL_PROCESS_GROUP"),
+        env.set("TINI_CHILD_ONLY"),
+        env.set("TINI_BROADCAST"),
+    );
+    let (delivery, note) = delivery((o.group, o.child, o.all), variables)?;
+    cfg.delivery = delivery;
+    cfg.notes.extend(note);
+    if let Some(p) = env.or_var(o.pdeath, "TINI_PDEATHSIG")? {
+        cfg.parent_death_signal = Some(parse_parent_death_signal(&p)?);
+    }
+    for c in env.list("TINI_REMAP_EXIT", o.remap)? {
+        cfg.remap.insert(parse_exit_code(&c)?);
+    }
+    if let Some(g) = env.or_var(o.grace, "TINI_GRACE_PERIOD")? {
+        let d = parse_duration(&g).ok_or_else(|| {
+            UsageError(format!(
+                "invalid grace period '{g}' (use e.g. 10s, 500ms, 2m)"
+            ))
+        })?;
+        cfg.grace_period = (!d.is_zero()).then_some(d);
+    }
+    for r in env.list("TINI_REWRITE", o.rewrite)? {
+        let (from, to) = parse_rule(&r)?;
+        cfg.rewrite.set(from, to);
+    }
+    Ok(cfg)
 }
 
 /// The command line, before the environment is looked at.
@@ -381,97 +289,6 @@ fn delivery(
     }
 }
 
-/// `-p SIGNAL`: every signal name tini accepts (SIGKILL, SIGSTOP and the fault signals
-/// included: the kernel then does to tini-rs what it does to tini), names without `SIG`,
-/// any case, numbers and real-time signals. Only glibc's reserved numbers are refused.
-fn parse_parent_death_signal(text: &str) -> Result<i32, UsageError> {
-    signals::parse(text)
-        .filter(|s| !(*s > libc::SIGSYS && *s < signals::rt_min()))
-        .ok_or_else(|| UsageError(format!("invalid parent death signal '{text}'")))
-}
-
-fn split_list(v: &str) -> impl Iterator<Item = String> + '_ {
-    v.split([',', ' '])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-}
-
-/// `-e CODE`: 0..=255.
-pub fn parse_exit_code(text: &str) -> Result<u8, UsageError> {
-    let t = text.trim();
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(UsageError(format!(
-            "invalid exit code '{text}' for -e: expected 0 to 255"
-        )));
-    }
-    t.parse::<u8>().map_err(|_| {
-        UsageError(format!(
-            "exit code '{text}' for -e is out of range: expected 0 to 255"
-        ))
-    })
-}
-
-/// A duration: `10`, `10s`, `1.5s`, `500ms`, `2m`, `1h` (plain numbers are seconds).
-/// Integer arithmetic only: no float parsing code in the binary, no rounding surprises.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let unit_nanos: u128 = match unit.trim() {
-        "" | "s" | "sec" | "secs" => 1_000_000_000,
-        "ms" => 1_000_000,
-        "m" | "min" => 60_000_000_000,
-        "h" => 3_600_000_000_000,
-        _ => return None,
-    };
-    let (whole, frac) = num.split_once('.').unwrap_or((num, ""));
-    let digits = |s: &str| !s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(whole) || (num.contains('.') && !digits(frac)) {
-        return None;
-    }
-    let whole: u128 = whole.parse().ok()?;
-    // frac = "5" means 5/10 of the unit; scale to nanoseconds of the unit.
-    let mut frac_nanos: u128 = 0;
-    let mut scale = unit_nanos;
-    for b in frac.bytes() {
-        scale /= 10;
-        frac_nanos += u128::from(b - b'0') * scale;
-    }
-    let nanos = whole.checked_mul(unit_nanos)?.checked_add(frac_nanos)?;
-    let d = Duration::from_nanos(u64::try_from(nanos).ok()?);
-    (d <= MAX_GRACE).then_some(d)
-}
-
-/// `FROM:TO` with names or numbers; TO may be `drop` (or 0). Returns (from, to) with to=0 for drop.
-pub fn parse_rule(text: &str) -> Result<(i32, i32), UsageError> {
-    let bad = |why: &str| UsageError(format!("invalid rewrite rule '{text}': {why}"));
-    let (from, to) = text
-        .split_once(':')
-        .ok_or_else(|| bad("expected FROM:TO"))?;
-    let from_sig = signals::parse(from).ok_or_else(|| bad(&format!("'{from}' is not a signal")))?;
-    if !signals::is_forwardable(from_sig) {
-        return Err(bad(&format!(
-            "{} is never forwarded, so it cannot be rewritten",
-            signals::name(from_sig)
-        )));
-    }
-    let to = to.trim();
-    if to.eq_ignore_ascii_case("drop") || to == "0" {
-        return Ok((from_sig, 0));
-    }
-    let to_sig =
-        signals::parse(to).ok_or_else(|| bad(&format!("'{to}' is not a signal (or 'drop')")))?;
-    if to_sig > libc::SIGSYS && to_sig < signals::rt_min() {
-        return Err(bad(&format!(
-            "signal {to_sig} is reserved by the C library"
-        )));
-    }
-    Ok((from_sig, to_sig))
-}
-
 /// One line from a clap error: its first line without the `error: ` prefix.
 fn clap_message(e: &clap::Error) -> String {
     let rendered = e.render().to_string();
@@ -482,7 +299,9 @@ fn clap_message(e: &clap::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::signals;
     use std::collections::HashMap;
+    use std::time::Duration;
 
     fn run(args: &[&str], env: &[(&str, &str)]) -> Result<Action, UsageError> {
         let args: Vec<OsString> = args.iter().map(OsString::from).collect();
@@ -795,56 +614,5 @@ mod tests {
                 other => unreachable!("{args:?} {env:?} should fail, gave {other:?}"),
             }
         }
-    }
-
-    #[test]
-    fn durations() {
-        let ok = [
-            ("10", 10_000),
-            ("10s", 10_000),
-            ("1.5s", 1_500),
-            ("250ms", 250),
-            ("2m", 120_000),
-            ("1h", 3_600_000),
-            ("0", 0),
-            ("1.25s", 1_250),
-            ("0.001", 1),
-            ("2.5m", 150_000),
-            ("24h", 86_400_000),
-        ];
-        for (t, ms) in ok {
-            assert_eq!(parse_duration(t), Some(Duration::from_millis(ms)), "{t}");
-        }
-        for t in [
-            "", "s", "1.", ".5", "1..2", "5x", "-5", "1e3", "25h", "nan", "inf",
-        ] {
-            assert_eq!(parse_duration(t), None, "{t}");
-        }
-    }
-
-    #[test]
-    fn exit_codes() {
-        assert_eq!(parse_exit_code("0"), Ok(0));
-        assert_eq!(parse_exit_code("255"), Ok(255));
-        for bad in ["256", "-1", "", "x", "1.0", "99999999999999999999"] {
-            assert!(parse_exit_code(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn rules() {
-        assert_eq!(parse_rule("TERM:QUIT"), Ok((libc::SIGTERM, libc::SIGQUIT)));
-        assert_eq!(
-            parse_rule("sigterm:sigint"),
-            Ok((libc::SIGTERM, libc::SIGINT))
-        );
-        assert_eq!(parse_rule("15:3"), Ok((15, 3)));
-        assert_eq!(parse_rule("USR1:drop"), Ok((libc::SIGUSR1, 0)));
-        assert_eq!(parse_rule("USR1:0"), Ok((libc::SIGUSR1, 0)));
-        assert_eq!(
-            parse_rule("RTMIN:RTMAX"),
-            Ok((signals::rt_min(), signals::rt_max()))
-        );
-        assert_eq!(parse_rule("TERM:KILL"), Ok((libc::SIGTERM, libc::SIGKILL)));
     }
 }

@@ -6,6 +6,7 @@
 //! signal, subreaper, the "not PID 1" check, spawn, loop.
 
 pub mod cli;
+pub mod config;
 pub mod deliver;
 pub mod error;
 pub mod exit_code;
@@ -20,7 +21,7 @@ pub mod sys;
 
 use log::{trace, warn};
 
-pub use cli::Config;
+pub use config::Config;
 pub use error::Error;
 use spawn::CallerSignals;
 use sys::SignalSet;

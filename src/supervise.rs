@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use log::{debug, error, info, trace, warn};
 use nix::errno::Errno;
 
-use crate::cli::{Config, Delivery};
+use crate::config::{Config, Delivery};
 use crate::deliver::{self, Pinned};
 use crate::exit_code::{Outcome, raw_code};
 use crate::reap;

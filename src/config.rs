@@ -1,0 +1,261 @@
+//! The validated configuration and its parts: where signals go, rewrite rules, and the
+//! parsers of single values (exit codes, durations, signals, verbosity). Pure: nothing here
+//! reads the environment or prints.
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use crate::exit_code::Remap;
+use crate::signals;
+
+/// Where forwarded signals go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Delivery {
+    /// The program's process group (tini's `-g`, dumb-init's default). Default here.
+    #[default]
+    Group,
+    /// The program's PID only (tini's default).
+    Child,
+    /// Everything tini-rs is responsible for: `kill(-1)` as PID 1, else every descendant.
+    All,
+}
+
+/// Signal rewriting rules: `table[from]` is `None` (unchanged), `Some(0)` (drop), `Some(to)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rewrite([Option<u8>; 65]);
+
+impl Default for Rewrite {
+    fn default() -> Self {
+        Rewrite([None; 65])
+    }
+}
+
+impl Rewrite {
+    /// What `sig` becomes: `None` when it is dropped.
+    pub fn apply(&self, sig: i32) -> Option<i32> {
+        let rule = usize::try_from(sig)
+            .ok()
+            .and_then(|i| self.0.get(i))
+            .copied()
+            .flatten();
+        match rule {
+            None => Some(sig),
+            Some(0) => None,
+            Some(to) => Some(i32::from(to)),
+        }
+    }
+
+    /// Delivers `to` instead of `from` (0: drops `from`).
+    pub fn set(&mut self, from: i32, to: i32) {
+        if let (Some(slot), Ok(to)) = (
+            usize::try_from(from).ok().and_then(|i| self.0.get_mut(i)),
+            u8::try_from(to),
+        ) {
+            *slot = Some(to);
+        }
+    }
+
+    /// Whether any rule exists.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
+    }
+}
+
+/// Everything `run` needs, validated.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Config {
+    /// Program and its arguments; empty in pause mode.
+    pub program: Vec<OsString>,
+    pub subreaper: bool,
+    pub parent_death_signal: Option<i32>,
+    pub verbosity: u8,
+    pub warn_on_reap: bool,
+    pub delivery: Delivery,
+    pub remap: Remap,
+    pub grace_period: Option<Duration>,
+    pub rewrite: Rewrite,
+    pub pause: bool,
+    /// Warnings about the configuration, logged once the logger is up.
+    pub notes: Vec<String>,
+}
+
+/// A usage error: one line, printed with the usage line; exit code 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+/// Default verbosity: warnings and errors.
+pub const DEFAULT_VERBOSITY: u8 = 1;
+
+/// The longest grace period accepted.
+const MAX_GRACE: Duration = Duration::from_secs(24 * 3600);
+
+/// TINI_VERBOSITY read as tini reads it (C `atoi`): leading blanks, an optional sign and
+/// digits; anything else counts as 0, so an image with `TINI_VERBOSITY=` that works under
+/// tini still starts. Negative means 0, more than 255 means 255 (both: "as quiet/loud as
+/// it gets").
+pub fn atoi_verbosity(text: &str) -> u8 {
+    let t = text.trim_start();
+    let (negative, rest) = match t.as_bytes().first() {
+        Some(b'-') => (true, t.get(1..).unwrap_or("")),
+        Some(b'+') => (false, t.get(1..).unwrap_or("")),
+        _ => (false, t),
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let value = rest
+        .get(..digits)
+        .filter(|d| !d.is_empty())
+        .map_or(0, |d| d.parse::<u64>().unwrap_or(u64::MAX));
+    if negative {
+        0
+    } else {
+        u8::try_from(value).unwrap_or(u8::MAX)
+    }
+}
+
+/// `-p SIGNAL`: every signal name tini accepts (SIGKILL, SIGSTOP and the fault signals
+/// included: the kernel then does to tini-rs what it does to tini), names without `SIG`,
+/// any case, numbers and real-time signals. Only glibc's reserved numbers are refused.
+pub fn parse_parent_death_signal(text: &str) -> Result<i32, UsageError> {
+    signals::parse(text)
+        .filter(|s| !(*s > libc::SIGSYS && *s < signals::rt_min()))
+        .ok_or_else(|| UsageError(format!("invalid parent death signal '{text}'")))
+}
+
+/// A variable's list: items separated by commas or blanks.
+pub fn split_list(v: &str) -> impl Iterator<Item = String> + '_ {
+    v.split([',', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// `-e CODE`: 0..=255.
+pub fn parse_exit_code(text: &str) -> Result<u8, UsageError> {
+    let t = text.trim();
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(UsageError(format!(
+            "invalid exit code '{text}' for -e: expected 0 to 255"
+        )));
+    }
+    t.parse::<u8>().map_err(|_| {
+        UsageError(format!(
+            "exit code '{text}' for -e is out of range: expected 0 to 255"
+        ))
+    })
+}
+
+/// A duration: `10`, `10s`, `1.5s`, `500ms`, `2m`, `1h` (plain numbers are seconds).
+/// Integer arithmetic only: no float parsing code in the binary, no rounding surprises.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let unit_nanos: u128 = match unit.trim() {
+        "" | "s" | "sec" | "secs" => 1_000_000_000,
+        "ms" => 1_000_000,
+        "m" | "min" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
+        _ => return None,
+    };
+    let (whole, frac) = num.split_once('.').unwrap_or((num, ""));
+    let digits = |s: &str| !s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || (num.contains('.') && !digits(frac)) {
+        return None;
+    }
+    let whole: u128 = whole.parse().ok()?;
+    // frac = "5" means 5/10 of the unit; scale to nanoseconds of the unit.
+    let mut frac_nanos: u128 = 0;
+    let mut scale = unit_nanos;
+    for b in frac.bytes() {
+        scale /= 10;
+        frac_nanos += u128::from(b - b'0') * scale;
+    }
+    let nanos = whole.checked_mul(unit_nanos)?.checked_add(frac_nanos)?;
+    let d = Duration::from_nanos(u64::try_from(nanos).ok()?);
+    (d <= MAX_GRACE).then_some(d)
+}
+
+/// `FROM:TO` with names or numbers; TO may be `drop` (or 0). Returns (from, to) with to=0 for drop.
+pub fn parse_rule(text: &str) -> Result<(i32, i32), UsageError> {
+    let bad = |why: &str| UsageError(format!("invalid rewrite rule '{text}': {why}"));
+    let (from, to) = text
+        .split_once(':')
+        .ok_or_else(|| bad("expected FROM:TO"))?;
+    let from_sig = signals::parse(from).ok_or_else(|| bad(&format!("'{from}' is not a signal")))?;
+    if !signals::is_forwardable(from_sig) {
+        return Err(bad(&format!(
+            "{} is never forwarded, so it cannot be rewritten",
+            signals::name(from_sig)
+        )));
+    }
+    let to = to.trim();
+    if to.eq_ignore_ascii_case("drop") || to == "0" {
+        return Ok((from_sig, 0));
+    }
+    let to_sig =
+        signals::parse(to).ok_or_else(|| bad(&format!("'{to}' is not a signal (or 'drop')")))?;
+    if to_sig > libc::SIGSYS && to_sig < signals::rt_min() {
+        return Err(bad(&format!(
+            "signal {to_sig} is reserved by the C library"
+        )));
+    }
+    Ok((from_sig, to_sig))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        let ok = [
+            ("10", 10_000),
+            ("10s", 10_000),
+            ("1.5s", 1_500),
+            ("250ms", 250),
+            ("2m", 120_000),
+            ("1h", 3_600_000),
+            ("0", 0),
+            ("1.25s", 1_250),
+            ("0.001", 1),
+            ("2.5m", 150_000),
+            ("24h", 86_400_000),
+        ];
+        for (t, ms) in ok {
+            assert_eq!(parse_duration(t), Some(Duration::from_millis(ms)), "{t}");
+        }
+        for t in [
+            "", "s", "1.", ".5", "1..2", "5x", "-5", "1e3", "25h", "nan", "inf",
+        ] {
+            assert_eq!(parse_duration(t), None, "{t}");
+        }
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(parse_exit_code("0"), Ok(0));
+        assert_eq!(parse_exit_code("255"), Ok(255));
+        for bad in ["256", "-1", "", "x", "1.0", "99999999999999999999"] {
+            assert!(parse_exit_code(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rules() {
+        assert_eq!(parse_rule("TERM:QUIT"), Ok((libc::SIGTERM, libc::SIGQUIT)));
+        assert_eq!(
+            parse_rule("sigterm:sigint"),
+            Ok((libc::SIGTERM, libc::SIGINT))
+        );
+        assert_eq!(parse_rule("15:3"), Ok((15, 3)));
+        assert_eq!(parse_rule("USR1:drop"), Ok((libc::SIGUSR1, 0)));
+        assert_eq!(parse_rule("USR1:0"), Ok((libc::SIGUSR1, 0)));
+        assert_eq!(
+            parse_rule("RTMIN:RTMAX"),
+            Ok((signals::rt_min(), signals::rt_max()))
+        );
+        assert_eq!(parse_rule("TERM:KILL"), Ok((libc::SIGTERM, libc::SIGKILL)));
+    }
+}
