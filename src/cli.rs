@@ -144,6 +144,13 @@ impl Env<'_> {
     }
 }
 
+/// A duration option's value; 0 means off.
+fn duration(what: &str, text: &str) -> Result<Option<std::time::Duration>, UsageError> {
+    let d = parse_duration(text)
+        .ok_or_else(|| UsageError(format!("invalid {what} '{text}' (use e.g. 10s, 500ms, 2m)")))?;
+    Ok((!d.is_zero()).then_some(d))
+}
+
 /// The options and the environment → the configuration. The command line wins over the
 /// environment, option by option: an image's ENV cannot be unset by `docker run`, so it
 /// must never make a command line fail.
@@ -151,6 +158,7 @@ fn configure(o: Options, env: &Env<'_>) -> Result<Config, UsageError> {
     let mut cfg = Config {
         subreaper: o.subreaper || env.set("TINI_SUBREAPER"),
         warn_on_reap: o.warn || env.set("TINI_WARN_ON_REAP"),
+        wait_descendants: o.wait || env.set("TINI_WAIT_DESCENDANTS"),
         // A program on the command line wins over TINI_PAUSE.
         pause: o.pause || (env.set("TINI_PAUSE") && o.program.is_empty()),
         program: o.program,
@@ -177,12 +185,10 @@ fn configure(o: Options, env: &Env<'_>) -> Result<Config, UsageError> {
         cfg.remap.insert(parse_exit_code(&c)?);
     }
     if let Some(g) = env.or_var(o.grace, "TINI_GRACE_PERIOD")? {
-        let d = parse_duration(&g).ok_or_else(|| {
-            UsageError(format!(
-                "invalid grace period '{g}' (use e.g. 10s, 500ms, 2m)"
-            ))
-        })?;
-        cfg.grace_period = (!d.is_zero()).then_some(d);
+        cfg.grace_period = duration("grace period", &g)?;
+    }
+    if let Some(d) = env.or_var(o.stop_delay, "TINI_STOP_DELAY")? {
+        cfg.stop_delay = duration("stop delay", &d)?;
     }
     for r in env.list("TINI_REWRITE", o.rewrite)? {
         let (from, to) = parse_rule(&r)?;
@@ -206,6 +212,8 @@ struct Options {
     pdeath: Option<String>,
     remap: Vec<String>,
     grace: Option<String>,
+    stop_delay: Option<String>,
+    wait: bool,
     rewrite: Vec<String>,
     program: Vec<OsString>,
 }
@@ -225,6 +233,12 @@ fn options(args: &[OsString]) -> Result<Options, UsageError> {
             ..Options::default()
         });
     }
+    if help_comes_first(args) {
+        return Ok(Options {
+            help: true,
+            ..Options::default()
+        });
+    }
     let argv = std::iter::once(OsString::from("tini-rs")).chain(args.iter().cloned());
     let m = command()
         .try_get_matches_from(argv)
@@ -237,7 +251,8 @@ fn options(args: &[OsString]) -> Result<Options, UsageError> {
             .collect()
     };
     Ok(Options {
-        help: m.get_flag("help"),
+        // `-h` counts only where getopt would reach it first (`help_comes_first`).
+        help: false,
         license: m.get_flag("license"),
         subreaper: m.get_flag("subreaper"),
         warn: m.get_flag("warn"),
@@ -249,6 +264,8 @@ fn options(args: &[OsString]) -> Result<Options, UsageError> {
         pdeath: strings("pdeath").pop(),
         remap: strings("remap"),
         grace: strings("grace").pop(),
+        stop_delay: strings("stop_delay").pop(),
+        wait: m.get_flag("wait"),
         rewrite: strings("rewrite"),
         program: m
             .get_raw("program")
@@ -264,6 +281,61 @@ fn options(args: &[OsString]) -> Result<Options, UsageError> {
 /// command line says nothing, and never fail: TINI_CHILD_ONLY wins over TINI_BROADCAST
 /// (the second comes back as a note to log), and TINI_KILL_PROCESS_GROUP (tini's) yields to
 /// both.
+/// Whether getopt, going through the options in order, would reach `-h` before any error:
+/// tini prints its help and exits 0 for `-h -x`, but fails on `-x -h` and on `-p BOGUS -h`
+/// (it checks `-p` and `-e` as it goes).
+fn help_comes_first(args: &[OsString]) -> bool {
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let Some(arg) = arg.to_str() else {
+            return false;
+        };
+        if arg == "--" || arg == "-" || !arg.starts_with('-') {
+            return false;
+        }
+        if let Some(long) = arg.strip_prefix("--") {
+            let (name, inline) = long
+                .split_once('=')
+                .map_or((long, false), |(n, _)| (n, true));
+            match OPTIONS.iter().find(|o| o.long == Some(name)) {
+                Some(o) if o.id == "help" => return true,
+                Some(o) if o.value.is_some() && !inline => {
+                    rest.next();
+                }
+                Some(_) => {}
+                None => return false,
+            }
+            continue;
+        }
+        for (i, c) in arg.char_indices().skip(1) {
+            let Some(o) = OPTIONS.iter().find(|o| o.short == Some(c)) else {
+                return false;
+            };
+            if o.id == "help" {
+                return true;
+            }
+            if o.value.is_some() {
+                let attached = arg.get(i + c.len_utf8()..).unwrap_or("");
+                let value = if attached.is_empty() {
+                    rest.next().and_then(|v| v.to_str())
+                } else {
+                    Some(attached)
+                };
+                let valid = value.is_some_and(|v| match o.id {
+                    "pdeath" => parse_parent_death_signal(v).is_ok(),
+                    "remap" => parse_exit_code(v).is_ok(),
+                    _ => true,
+                });
+                if !valid {
+                    return false;
+                }
+                break;
+            }
+        }
+    }
+    false
+}
+
 fn delivery(
     (_group, child, all): (bool, bool, bool),
     (_env_group, env_child, env_all): (bool, bool, bool),
@@ -547,8 +619,20 @@ mod tests {
             &["-s", "-h", "--", "x"],
             &["-e", "3", "-h", "x"],
             &["-t", "5s", "-h"],
+            &["-h", "-x", "true"],
+            &["-h", "--frob"],
+            &["-p", "HUP", "-h", "-x"],
+            &["-pHUP", "--grace-period", "bogus", "-h"],
         ] {
             assert_eq!(run(args, &[]), Ok(Action::Help), "{args:?}");
+        }
+        // As getopt: an error met before -h wins.
+        for args in [
+            &["-x", "-h"][..],
+            &["-p", "BOGUS", "-h"],
+            &["-e", "300", "-h"],
+        ] {
+            assert!(run(args, &[]).is_err(), "{args:?}");
         }
     }
 

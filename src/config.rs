@@ -75,6 +75,10 @@ pub struct Config {
     pub grace_period: Option<Duration>,
     pub rewrite: Rewrite,
     pub pause: bool,
+    /// `--stop-delay`: how long the first SIGTERM is held while the program runs.
+    pub stop_delay: Option<Duration>,
+    /// `--wait-descendants`: after the program exits, wait for what is left to exit.
+    pub wait_descendants: bool,
     /// Warnings about the configuration, logged once the logger is up.
     pub notes: Vec<String>,
 }

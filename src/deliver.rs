@@ -4,8 +4,8 @@
 //! zombie keeps its PID, and with it the group's ID, from being reused. Processes found in
 //! /proc (broadcast, and the shutdown when tini-rs is not PID 1) are signalled through a
 //! pidfd opened before checking that the PID still names the process that was scanned, so
-//! a PID reused in between is never hit; `kill` is the fallback only on kernels without
-//! pidfds (before Linux 5.3).
+//! a PID reused in between is never hit; `kill` is the fallback only where no pidfd can be
+//! had (kernels before Linux 5.3, or no descriptor left).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -16,59 +16,46 @@ use crate::procs::{self, Proc};
 use crate::signals;
 use crate::sys::{self, Pidfd};
 
-/// A process found in /proc, pinned so that signals reach it and no other.
-enum Handle {
-    Pidfd(Pidfd),
-    /// No pidfds on this kernel: the PID, checked against the scan just before.
-    Pid(i32),
+/// Sends `signals`, in order, to every descendant of `root` that /proc shows now, except
+/// the members of `skip_group` (already reached through their group). One process at a
+/// time: pinned by a pidfd, checked, signalled, released, so that no number of processes
+/// can run tini-rs out of descriptors.
+pub fn to_descendants(root: i32, skip_group: Option<i32>, signals: &[i32]) {
+    let table = procs::scan();
+    let found = procs::descendants(&table, root);
+    trace!("Found {} descendants to signal", found.len());
+    for p in found.iter().filter(|p| Some(p.pgrp) != skip_group) {
+        to_pinned(p, signals);
+    }
 }
 
-/// A set of processes taken from one scan of /proc, each pinned for as many signals as
-/// needed (the grace period sends SIGTERM and then SIGCONT to the same set).
-pub struct Pinned(Vec<(i32, Handle)>);
-
-impl Pinned {
-    /// Every descendant of `root`, and every member of `group` if given, as /proc shows
-    /// them now (`root` excluded).
-    pub fn scan(root: i32, group: Option<i32>) -> Self {
-        let table = procs::scan();
-        let found = procs::descendants_and_group(&table, root, group);
-        trace!("Found {} processes to signal", found.len());
-        Pinned(found.iter().filter_map(pin).collect())
-    }
-
-    /// Sends `sig` to each process of the set that still runs.
-    pub fn send(&self, sig: i32) {
-        for (pid, handle) in &self.0 {
-            let r = match handle {
-                Handle::Pidfd(fd) => fd.send(sig),
-                Handle::Pid(pid) => sys::kill(*pid, sig),
-            };
-            report(r, *pid, sig);
+/// Sends `signals` to `p` if its PID still names the scanned process.
+fn to_pinned(p: &Proc, signals: &[i32]) {
+    // The pidfd names whatever process has the PID now; the start time says whether that
+    // is still the scanned one.
+    let same = || procs::read(p.pid).is_some_and(|now| now.start == p.start);
+    match Pidfd::open(p.pid) {
+        Ok(fd) if same() => {
+            for sig in signals {
+                report(fd.send(*sig), p.pid, *sig);
+            }
         }
-    }
-}
-
-/// Pins `p`: a pidfd for its PID, kept only if that PID still names the scanned process.
-fn pin(p: &Proc) -> Option<(i32, Handle)> {
-    let handle = match Pidfd::open(p.pid) {
-        Ok(fd) => Handle::Pidfd(fd),
-        Err(Errno::ENOSYS) => Handle::Pid(p.pid),
-        // ESRCH: gone since the scan. Anything else: it cannot be pinned, so it is not
-        // signalled.
-        Err(e) => {
+        Ok(_) | Err(Errno::ESRCH) => {}
+        // No pidfds on this kernel, or no descriptor left: the PID, checked just before.
+        Err(e @ (Errno::ENOSYS | Errno::EMFILE | Errno::ENFILE)) => {
             trace!(
-                "pidfd_open({}) failed: {}",
+                "pidfd_open({}): {}; using kill",
                 p.pid,
                 crate::error::strerror(e)
             );
-            return None;
+            if same() {
+                for sig in signals {
+                    report(sys::kill(p.pid, *sig), p.pid, *sig);
+                }
+            }
         }
-    };
-    // The pidfd names whatever process has the PID now; the start time says whether that
-    // is still the scanned one.
-    let now = procs::read(p.pid)?;
-    (now.start == p.start).then_some((p.pid, handle))
+        Err(e) => report(Err(e), p.pid, signals.first().copied().unwrap_or(0)),
+    }
 }
 
 /// `kill(target, sig)` for the program (`target` > 0) or its group (`target` < 0), or

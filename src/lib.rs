@@ -5,6 +5,7 @@
 //! program's status. [`run`] follows the start-up order: block signals, parent-death
 //! signal, subreaper, the "not PID 1" check, spawn, loop.
 
+pub mod catatonit;
 pub mod cli;
 pub mod config;
 pub mod deliver;
@@ -19,7 +20,7 @@ pub mod spawn;
 pub mod supervise;
 pub mod sys;
 
-use log::{trace, warn};
+use log::{debug, info, trace, warn};
 
 pub use config::Config;
 pub use error::Error;
@@ -37,18 +38,54 @@ pub fn run(cfg: &Config, own_pid: i32) -> Result<u8, Error> {
     if let Some(sig) = cfg.parent_death_signal {
         set_parent_death_signal(sig, own_pid)?;
     }
-    if cfg.subreaper {
-        nix::sys::prctl::set_child_subreaper(true)
-            .map_err(Error::sys("prctl(PR_SET_CHILD_SUBREAPER)"))?;
-        trace!("Registered as a child subreaper");
-    }
-    warn_if_not_reaper(own_pid);
+    become_reaper(cfg.subreaper, own_pid)?;
     let main = if cfg.pause {
         None
     } else {
-        Some(spawn::spawn(&cfg.program, &caller)?)
+        let activation = spawn::socket_activation(own_pid);
+        Some(spawn::spawn(&cfg.program, &caller, activation)?)
     };
+    close_inherited_descriptors();
     Ok(supervise::Supervisor::new(cfg, blocked, main, own_pid).run())
+}
+
+/// Makes sure orphans are re-parented to tini-rs: PID 1 gets them anyway; otherwise it
+/// registers as a child subreaper by itself (as catatonit does), unless it already is one
+/// (inherited across exec). `-s` makes a refusal fatal, as in tini; without it, the refusal
+/// is tini's warning, and tini-rs goes on.
+fn become_reaper(asked: bool, own_pid: i32) -> Result<(), Error> {
+    use nix::sys::prctl::{get_child_subreaper, set_child_subreaper};
+    if own_pid == 1 && !asked {
+        return Ok(());
+    }
+    if !asked && get_child_subreaper().unwrap_or(false) {
+        trace!("Already a child subreaper");
+        return Ok(());
+    }
+    match set_child_subreaper(true) {
+        Ok(()) if asked => trace!("Registered as a child subreaper"),
+        Ok(()) => info!("Not PID 1: registered as a child subreaper, so orphans come to tini-rs"),
+        Err(e) if asked => return Err(Error::sys("prctl(PR_SET_CHILD_SUBREAPER)")(e)),
+        Err(e) => warn!(
+            "tini-rs is not PID 1 and cannot become a child subreaper ({}), so orphans are not \
+             re-parented to it and zombie reaping won't work",
+            error::strerror(e)
+        ),
+    }
+    Ok(())
+}
+
+/// Closes every descriptor above 2 that tini-rs inherited, once the program has its own
+/// copies: PID 1 must not hold a passed socket open, or a mount busy, for its whole life.
+/// Its own log descriptor stays.
+fn close_inherited_descriptors() {
+    match sys::close_fds_from(3, logging::own_fds()) {
+        Ok(()) => trace!("Closed the inherited descriptors above 2"),
+        Err(e) => debug!(
+            "closing inherited descriptors failed: {}",
+            error::strerror(e)
+        ),
+    }
 }
 
 /// Blocks `blocked` and returns the caller's signal state for the program.
@@ -77,16 +114,4 @@ fn set_parent_death_signal(sig: i32, own_pid: i32) -> Result<(), Error> {
         sys::kill(own_pid, sig).map_err(Error::sys("kill"))?;
     }
     Ok(())
-}
-
-/// Warns unless orphans reach us: PID 1, or a child subreaper (set by `-s` above, or
-/// inherited across exec from a wrapper that set it; the kernel is asked, not the options).
-fn warn_if_not_reaper(own_pid: i32) {
-    let subreaper = nix::sys::prctl::get_child_subreaper().unwrap_or(false);
-    if own_pid != 1 && !subreaper {
-        warn!(
-            "tini-rs is not PID 1 and not a child subreaper, so orphans are not re-parented \
-             to it and zombie reaping won't work (run it as PID 1, or use -s or TINI_SUBREAPER)"
-        );
-    }
 }

@@ -8,8 +8,7 @@
 //! broken pipe raises is recognised and not forwarded (see `signals`).
 
 use std::io::{self, Write};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use log::LevelFilter;
 use nix::errno::Errno;
@@ -40,17 +39,17 @@ enum Sink {
     /// program's file description is never made non-blocking: it is not ours to change,
     /// and a program that shares it could fill the pipe between a check and a write.
     Own(OwnedFd),
+    /// A pipe or FIFO that tini-rs may not open anew (another user's, as when a container
+    /// runs as a non-root user, or no /proc): each line goes into a private pipe and is
+    /// moved to fd 2 with `splice(SPLICE_F_NONBLOCK)`, which never waits for room.
+    Spliced { read: OwnedFd, write: OwnedFd },
     /// A socket: `send` with MSG_DONTWAIT on fd 2 (a socket cannot be opened by path).
     Socket,
     /// A regular file: writing to it never waits for a reader; written as is, so that the
     /// program's offset and O_APPEND are respected.
     File,
-    /// A pipe or device that tini-rs may not open anew (it belongs to another user, or
-    /// /proc is missing): written as is until the program starts, when nobody can have
-    /// filled it on our account yet; dropped after that.
-    Shared(Errno),
-    /// Closed: lines are dropped.
-    Drop,
+    /// Closed, or a device that cannot be written without the risk of blocking: dropped.
+    Drop(Option<Errno>),
 }
 
 impl Sink {
@@ -58,16 +57,34 @@ impl Sink {
     fn for_stderr() -> Sink {
         let stderr = io::stderr();
         let Ok(st) = fstat(stderr.as_fd()) else {
-            return Sink::Drop;
+            return Sink::Drop(None);
         };
         let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
         if kind == SFlag::S_IFSOCK {
-            Sink::Socket
-        } else if kind == SFlag::S_IFREG {
-            Sink::File
-        } else {
-            own_nonblocking_open().map_or_else(Sink::Shared, Sink::Own)
+            return Sink::Socket;
         }
+        if kind == SFlag::S_IFREG {
+            return Sink::File;
+        }
+        let refused = match nonblocking_open("/proc/self/fd/2") {
+            Ok(fd) => return Sink::Own(fd),
+            Err(e) => e,
+        };
+        if kind == SFlag::S_IFIFO {
+            return private_pipe().map_or(Sink::Drop(Some(refused)), |(read, write)| {
+                Sink::Spliced { read, write }
+            });
+        }
+        // A terminal of another user's: /dev/tty names the controlling terminal whatever
+        // its owner; it is used only if it is the very device on fd 2.
+        if kind == SFlag::S_IFCHR {
+            if let Ok(fd) = nonblocking_open("/dev/tty") {
+                if fstat(&fd).is_ok_and(|t| t.st_rdev == st.st_rdev) {
+                    return Sink::Own(fd);
+                }
+            }
+        }
+        Sink::Drop(Some(refused))
     }
 
     /// Writes `line` at once or not at all (a terminal may take part of it).
@@ -76,35 +93,58 @@ impl Sink {
         let fd2: BorrowedFd<'_> = stderr.as_fd();
         match self {
             Sink::Own(fd) => nix::unistd::write(fd, line),
+            Sink::Spliced { read, write } => {
+                let queued = nix::unistd::write(write, line)?;
+                let moved = crate::sys::splice_nonblocking(read.as_fd(), fd2, queued);
+                if moved != Ok(queued) {
+                    // What did not fit is dropped, so that the next line starts clean.
+                    let mut scrap = [0u8; 512];
+                    while nix::unistd::read(read, &mut scrap).is_ok_and(|n| n > 0) {}
+                }
+                moved
+            }
             Sink::Socket => crate::sys::send_nonblocking(fd2, line),
             Sink::File => nix::unistd::write(fd2, line),
-            Sink::Shared(_) if !PROGRAM_STARTED.load(Ordering::Relaxed) => {
-                nix::unistd::write(fd2, line)
-            }
-            Sink::Shared(_) | Sink::Drop => Ok(0),
+            Sink::Drop(_) => Ok(0),
+        }
+    }
+
+    /// The descriptors of tini-rs's own that the sink uses.
+    fn fds(&self) -> Vec<RawFd> {
+        match self {
+            Sink::Own(fd) => vec![fd.as_raw_fd()],
+            Sink::Spliced { read, write } => vec![read.as_raw_fd(), write.as_raw_fd()],
+            _ => Vec::new(),
         }
     }
 }
 
-/// A new, non-blocking open of what fd 2 is (through /proc). It fails for a pipe whose
-/// reader is gone (ENXIO), one of another user's (EACCES) or without /proc (ENOENT).
-fn own_nonblocking_open() -> Result<OwnedFd, Errno> {
+/// A new, non-blocking open of `path` for writing. For /proc/self/fd/2 it fails for a pipe
+/// whose reader is gone (ENXIO), one of another user's (EACCES) or without /proc (ENOENT).
+fn nonblocking_open(path: &str) -> Result<OwnedFd, Errno> {
     use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new()
         .write(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open("/proc/self/fd/2")
+        .open(path)
         .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
     crate::sys::above_stdio(OwnedFd::from(file))
 }
 
-/// Set in tini-rs once the program runs (the child of the fork never sees it set).
-static PROGRAM_STARTED: AtomicBool = AtomicBool::new(false);
-
-/// Tells the logger that the program runs: from now on a line that could block is dropped.
-pub fn program_started() {
-    PROGRAM_STARTED.store(true, Ordering::Relaxed);
+/// A private pipe, both ends non-blocking and above 2: (read, write).
+fn private_pipe() -> Result<(OwnedFd, OwnedFd), Errno> {
+    use nix::fcntl::OFlag;
+    let (r, w) = nix::unistd::pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC)?;
+    Ok((crate::sys::above_stdio(r)?, crate::sys::above_stdio(w)?))
 }
+
+/// The descriptors tini-rs opened for its log lines (they must stay open).
+pub fn own_fds() -> &'static [RawFd] {
+    OWN_FDS.get().map_or(&[], Vec::as_slice)
+}
+
+/// Set once by [`init`].
+static OWN_FDS: std::sync::OnceLock<Vec<RawFd>> = std::sync::OnceLock::new();
 
 /// Stderr that never blocks: each line is written whole through the [`Sink`] or dropped.
 struct NonBlockingStderr {
@@ -129,8 +169,9 @@ impl Write for NonBlockingStderr {
 /// ignored.
 pub fn init(verbosity: u8, pid: u32) {
     let sink = Sink::for_stderr();
-    let shared = match sink {
-        Sink::Shared(e) => Some(e),
+    let _ = OWN_FDS.set(sink.fds());
+    let dropped = match sink {
+        Sink::Drop(Some(e)) => Some(e),
         _ => None,
     };
     let mut b = env_logger::Builder::new();
@@ -141,10 +182,10 @@ pub fn init(verbosity: u8, pid: u32) {
         })))
         .format(move |f, r| f.write_all(format_line(r.level(), pid, r.args()).as_bytes()));
     let _ = b.try_init();
-    if let Some(e) = shared {
-        log::info!(
-            "stderr cannot be opened anew without blocking ({}): log lines are dropped once \
-             the program runs",
+    if let Some(e) = dropped {
+        // Nobody sees this line; it documents the case for a reader of the code and strace.
+        log::debug!(
+            "stderr cannot be written without blocking ({})",
             crate::error::strerror(e)
         );
     }

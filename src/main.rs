@@ -8,6 +8,7 @@
 use std::ffi::{OsString, c_char, c_int};
 use std::io::Write;
 
+use tini_rs::catatonit;
 use tini_rs::cli::{self, Action};
 
 const LICENSE: &str = include_str!("../LICENSE");
@@ -22,33 +23,45 @@ extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
 }
 
 fn real_main() -> u8 {
-    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    let action = match cli::parse(&args, |k| std::env::var_os(k)) {
+    let mut argv = std::env::args_os();
+    let catatonit = argv.next().is_some_and(|a| catatonit::is_invoked_as(&a));
+    let args: Vec<OsString> = argv.collect();
+    let (usage, parsed) = if catatonit {
+        (catatonit::USAGE, catatonit::parse(&args))
+    } else {
+        (cli::USAGE, cli::parse(&args, |k| std::env::var_os(k)))
+    };
+    let action = match parsed {
         Ok(a) => a,
         Err(cli::UsageError(msg)) => {
-            print_err(&format!("tini-rs: {msg}\n{}\n", cli::USAGE));
+            let name = if catatonit { "catatonit" } else { "tini-rs" };
+            print_err(&format!("{name}: {msg}\n{usage}\n"));
             return 1;
         }
     };
     match action {
         Action::Version => print_out(&version_line()),
-        Action::Help => print_out(&format!("{}\n\n{}", cli::USAGE, tini_rs::options::help())),
+        Action::Help if catatonit => print_out(&format!("{usage}\n\n{}", catatonit::HELP)),
+        Action::Help => print_out(&format!("{usage}\n\n{}", tini_rs::options::help())),
         Action::License => print_out(LICENSE),
-        Action::Run(cfg) => {
-            // Read once: the log lines carry it, and run() needs it.
-            let pid = std::process::id();
-            tini_rs::logging::init(cfg.verbosity, pid);
-            let Ok(pid) = i32::try_from(pid) else {
-                log::error!("PID {pid} is out of range");
-                return 1;
-            };
-            match tini_rs::run(&cfg, pid) {
-                Ok(code) => code,
-                Err(e) => {
-                    log::error!("{e}");
-                    1
-                }
-            }
+        Action::Run(cfg) => run(&cfg),
+    }
+}
+
+/// Runs the init; its errors before the program started are logged, exit code 1.
+fn run(cfg: &tini_rs::Config) -> u8 {
+    // Read once: the log lines carry it, and run() needs it.
+    let pid = std::process::id();
+    tini_rs::logging::init(cfg.verbosity, pid);
+    let Ok(pid) = i32::try_from(pid) else {
+        log::error!("PID {pid} is out of range");
+        return 1;
+    };
+    match tini_rs::run(cfg, pid) {
+        Ok(code) => code,
+        Err(e) => {
+            log::error!("{e}");
+            1
         }
     }
 }

@@ -114,6 +114,13 @@ pub const OPTIONS: &[Opt] = &[
         .value("FROM:TO", Kind::List)
         .env("TINI_REWRITE")
         .help("deliver TO instead of FROM; TO may be 'drop' (repeatable; variable: F:T,F:T)"),
+    opt("stop_delay", None, Some("stop-delay"))
+        .value("DURATION", Kind::Value)
+        .env("TINI_STOP_DELAY")
+        .help("hold the first SIGTERM for DURATION while the program runs on (draining)"),
+    opt("wait", None, Some("wait-descendants"))
+        .env("TINI_WAIT_DESCENDANTS")
+        .help("after the program exits, wait for its descendants to exit by themselves"),
     opt("pause", None, Some("pause"))
         .env("TINI_PAUSE")
         .help("run no program: only reap zombies, exit 0 on SIGTERM or SIGINT"),
@@ -169,7 +176,7 @@ mod tests {
             );
         }
         assert!(env_vars().iter().all(|v| v.starts_with("TINI_")));
-        assert_eq!(env_vars().len(), 11);
+        assert_eq!(env_vars().len(), 13);
     }
 
     #[test]

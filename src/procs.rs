@@ -53,9 +53,9 @@ pub fn scan() -> Vec<Proc> {
         .collect()
 }
 
-/// The processes of `table` that descend from `root` or belong to process group `group`
-/// (`root` itself excluded), each once, parents before their children.
-pub fn descendants_and_group(table: &[Proc], root: i32, group: Option<i32>) -> Vec<Proc> {
+/// The processes of `table` that descend from `root` (`root` excluded), each once,
+/// parents before their children.
+pub fn descendants(table: &[Proc], root: i32) -> Vec<Proc> {
     let mut children: HashMap<i32, Vec<&Proc>> = HashMap::new();
     for p in table {
         children.entry(p.ppid).or_default().push(p);
@@ -70,9 +70,6 @@ pub fn descendants_and_group(table: &[Proc], root: i32, group: Option<i32>) -> V
                 next.push(c.pid);
             }
         }
-    }
-    if let Some(g) = group {
-        out.extend(table.iter().filter(|p| p.pgrp == g && seen.insert(p.pid)));
     }
     out
 }
@@ -109,7 +106,7 @@ mod tests {
     }
 
     #[test]
-    fn tree_and_group() {
+    fn tree() {
         let table = [
             p(10, 1, 10),
             p(11, 10, 11),
@@ -124,17 +121,10 @@ mod tests {
             v.sort_unstable();
             v
         };
-        assert_eq!(
-            pids(descendants_and_group(&table, 10, None)),
-            [11, 12, 13, 14]
-        );
-        assert_eq!(
-            pids(descendants_and_group(&table, 10, Some(11))),
-            [11, 12, 13, 14, 100]
-        );
-        assert!(descendants_and_group(&table, 14, None).is_empty());
+        assert_eq!(pids(descendants(&table, 10)), [11, 12, 13, 14]);
+        assert!(descendants(&table, 14).is_empty());
         // A process entered from outside (ppid 0) is nobody's descendant.
-        assert!(!pids(descendants_and_group(&table, 1, None)).contains(&99));
+        assert!(!pids(descendants(&table, 1)).contains(&99));
     }
 
     #[test]
@@ -144,7 +134,7 @@ mod tests {
             Err(e) => unreachable!("spawn sleep: {e}"),
         };
         let me = i32::try_from(std::process::id()).unwrap_or_default();
-        let found = descendants_and_group(&scan(), me, None);
+        let found = descendants(&scan(), me);
         let _ = child.kill();
         let _ = child.wait();
         let id = i32::try_from(child.id()).unwrap_or_default();

@@ -27,8 +27,16 @@ pub struct CallerSignals {
     pub chld_ignored: bool,
 }
 
-/// Starts `program` (its name first); returns its PID.
-pub fn spawn(program: &[OsString], caller: &CallerSignals) -> Result<i32, Error> {
+/// Whether tini-rs was socket-activated: `LISTEN_PID` names it (systemd's protocol). The
+/// program then gets `LISTEN_PID` set to its own PID, so that it accepts the descriptors
+/// from 3 on (`LISTEN_FDS`, `LISTEN_FDNAMES` and the descriptors pass through unchanged).
+pub fn socket_activation(own_pid: i32) -> bool {
+    std::env::var("LISTEN_PID").is_ok_and(|v| v.trim() == own_pid.to_string())
+}
+
+/// Starts `program` (its name first); returns its PID. `activation`: see
+/// [`socket_activation`].
+pub fn spawn(program: &[OsString], caller: &CallerSignals, activation: bool) -> Result<i32, Error> {
     let name = program
         .first()
         .map(|p| p.to_string_lossy().into_owned())
@@ -40,9 +48,8 @@ pub fn spawn(program: &[OsString], caller: &CallerSignals) -> Result<i32, Error>
     #[allow(unsafe_code)]
     let forked = unsafe { sys::fork() };
     match forked.map_err(Error::sys("fork"))? {
-        Forked::Child => child(&argv, caller, take_terminal, &name),
+        Forked::Child => child(&argv, caller, take_terminal, activation, &name),
         Forked::Parent(pid) => {
-            crate::logging::program_started();
             info!("Spawned child process '{name}' with pid '{pid}'");
             Ok(pid)
         }
@@ -68,7 +75,22 @@ fn argv(program: &[OsString]) -> Result<Argv, Error> {
 }
 
 /// The child, between fork and exec. Never returns: it becomes the program or exits.
-fn child(argv: &Argv, caller: &CallerSignals, take_terminal: bool, name: &str) -> ! {
+fn child(
+    argv: &Argv,
+    caller: &CallerSignals,
+    take_terminal: bool,
+    activation: bool,
+    name: &str,
+) -> ! {
+    if activation {
+        let pid = std::process::id().to_string();
+        // SAFETY: the child is single-threaded (it is a fork of single-threaded tini-rs),
+        // so nothing reads the environment while it changes.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::env::set_var("LISTEN_PID", pid);
+        };
+    }
     if let Err(e) = sys::new_process_group() {
         give_up("setpgid failed in the child", e, 1);
     }

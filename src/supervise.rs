@@ -11,7 +11,7 @@ use log::{debug, error, info, trace, warn};
 use nix::errno::Errno;
 
 use crate::config::{Config, Delivery};
-use crate::deliver::{self, Pinned};
+use crate::deliver;
 use crate::exit_code::{Outcome, raw_code};
 use crate::reap;
 use crate::signals;
@@ -25,6 +25,8 @@ const AFTER_KILL: Duration = Duration::from_secs(2);
 enum Phase {
     /// The program runs (or pause mode waits for SIGTERM/SIGINT).
     Running,
+    /// The program is gone; its descendants run on by themselves (`--wait-descendants`).
+    Waiting,
     /// The program is gone; the rest got SIGTERM and have until the deadline.
     Grace(Instant),
     /// The rest got SIGKILL; wait a little for them to be reaped.
@@ -50,6 +52,10 @@ pub struct Supervisor<'a> {
     pipe_noted: bool,
     /// Pauses after unexpected `sigtimedwait` failures, so that they cannot spin.
     backoff: Backoff,
+    /// The SIGTERM held back by the stop delay (what to forward, and when).
+    held: Option<(i32, Instant)>,
+    /// The stop delay was used (only the first SIGTERM is held).
+    delay_used: bool,
 }
 
 impl<'a> Supervisor<'a> {
@@ -67,6 +73,8 @@ impl<'a> Supervisor<'a> {
             no_children: false,
             pipe_noted: false,
             backoff: Backoff::default(),
+            held: None,
+            delay_used: false,
         }
     }
 
@@ -87,7 +95,7 @@ impl<'a> Supervisor<'a> {
             if let Some(deadline) = self.deadline() {
                 let now = Instant::now();
                 if deadline <= now {
-                    self.on_deadline();
+                    self.on_deadline(now);
                     continue;
                 }
                 timeout = Some(deadline.saturating_duration_since(now));
@@ -109,7 +117,7 @@ impl<'a> Supervisor<'a> {
     /// program's exit must still be seen) and pause, longer each time, up to a second.
     fn on_wait_failure(&mut self, e: Errno) {
         let pause = self.backoff.next();
-        if pause == Backoff::FIRST || pause == Backoff::MAX {
+        if self.backoff.failures.is_power_of_two() {
             error!(
                 "sigtimedwait failed: {}; retrying every {pause:?} at most",
                 crate::error::strerror(e)
@@ -131,7 +139,8 @@ impl<'a> Supervisor<'a> {
 
     fn deadline(&self) -> Option<Instant> {
         match self.phase {
-            Phase::Running => None,
+            Phase::Running => self.held.map(|(_, at)| at),
+            Phase::Waiting => None,
             Phase::Grace(d) | Phase::Killed(d) => Some(d),
         }
     }
@@ -165,7 +174,40 @@ impl<'a> Supervisor<'a> {
             self.main_done(0, false);
             return;
         }
+        if r.signo == libc::SIGTERM && self.hold_term(sig) {
+            return;
+        }
+        if self.phase == Phase::Waiting && matches!(r.signo, libc::SIGTERM | libc::SIGINT) {
+            if let Some(grace) = self.cfg.grace_period {
+                self.start_grace(grace);
+                return;
+            }
+        }
         self.forward(sig);
+    }
+
+    /// The stop delay: the first SIGTERM (to be delivered as `sig`) is held while the
+    /// program runs; a second one ends the wait at once. Returns whether `sig` was dealt
+    /// with here.
+    fn hold_term(&mut self, sig: i32) -> bool {
+        let Some(delay) = self.cfg.stop_delay else {
+            return false;
+        };
+        if self.main.is_none() {
+            return false;
+        }
+        if let Some((held, _)) = self.held.take() {
+            info!("Second SIGTERM: ending the stop delay");
+            self.forward(held);
+            return true;
+        }
+        if self.delay_used {
+            return false;
+        }
+        self.delay_used = true;
+        info!("Holding SIGTERM for {delay:?} (stop delay)");
+        self.held = Some((sig, Instant::now() + delay));
+        true
     }
 
     fn on_sigchld(&mut self) {
@@ -191,9 +233,11 @@ impl<'a> Supervisor<'a> {
     /// whether `no_children` is fresh (the caller drained a moment ago).
     fn main_done(&mut self, code: u8, just_drained: bool) {
         self.code = Some(code);
-        let Some(grace) = self.cfg.grace_period else {
+        // A SIGTERM held by the stop delay has nobody left to go to.
+        self.held = None;
+        if self.cfg.grace_period.is_none() && !self.cfg.wait_descendants {
             return;
-        };
+        }
         if !just_drained {
             // Pause mode may never have drained, and orphans may have been re-parented to
             // us since the last drain said "no children".
@@ -202,6 +246,18 @@ impl<'a> Supervisor<'a> {
         if self.no_children {
             return;
         }
+        match (self.cfg.wait_descendants, self.cfg.grace_period) {
+            (true, _) => {
+                info!("Waiting for the remaining processes to exit by themselves");
+                self.phase = Phase::Waiting;
+            }
+            (false, Some(grace)) => self.start_grace(grace),
+            (false, None) => {}
+        }
+    }
+
+    /// SIGTERM (and SIGCONT) to everything that is left, SIGKILL after `grace`.
+    fn start_grace(&mut self, grace: Duration) {
         info!("Sending SIGTERM to the remaining processes, grace period {grace:?}");
         // SIGCONT right after: a stopped process gets to act on its SIGTERM within the
         // grace period instead of sitting it out until the SIGKILL.
@@ -209,9 +265,17 @@ impl<'a> Supervisor<'a> {
         self.phase = Phase::Grace(Instant::now() + grace);
     }
 
-    fn on_deadline(&mut self) {
+    fn on_deadline(&mut self, now: Instant) {
         match self.phase {
-            Phase::Running => {}
+            Phase::Running | Phase::Waiting => {
+                if let Some((sig, at)) = self.held {
+                    if at <= now {
+                        self.held = None;
+                        info!("Stop delay over: passing SIGTERM on");
+                        self.forward(sig);
+                    }
+                }
+            }
             Phase::Grace(_) => {
                 warn!("Grace period over: sending SIGKILL to the remaining processes");
                 self.shut_down(&[libc::SIGKILL]);
@@ -228,24 +292,32 @@ impl<'a> Supervisor<'a> {
     fn forward(&self, sig: i32) {
         debug!("Passing signal: '{}'", signals::name(sig));
         match (self.cfg.delivery, self.main) {
-            (Delivery::All, main) => Pinned::scan(self.own_pid, main).send(sig),
-            (Delivery::Child, Some(pid)) => deliver::kill(pid, sig),
-            (Delivery::Group, Some(pid)) => {
-                deliver::kill(-pid, sig);
-                // A program that moved itself to another group must still get the signal
-                // (tini -g loses it).
-                if sys::getpgid(pid).is_ok_and(|g| g != pid) {
-                    deliver::kill(pid, sig);
-                }
+            // The group by PGID first (one atomic step: a process it forks meanwhile gets it
+            // too), then every other descendant.
+            (Delivery::All, Some(pid)) => {
+                self.to_program_group(pid, sig);
+                deliver::to_descendants(self.own_pid, Some(pid), &[sig]);
             }
+            (Delivery::All, None) => deliver::to_descendants(self.own_pid, None, &[sig]),
+            (Delivery::Child, Some(pid)) => deliver::kill(pid, sig),
+            (Delivery::Group, Some(pid)) => self.to_program_group(pid, sig),
             // The program is reaped (a grace period runs): its group's ID may be reused,
             // so what is left of it is reached as our descendants.
             (Delivery::Group, None) if self.had_program => {
-                Pinned::scan(self.own_pid, None).send(sig);
+                deliver::to_descendants(self.own_pid, None, &[sig]);
             }
             (Delivery::Group | Delivery::Child, None) => {
                 trace!("No program to receive {}", signals::name(sig));
             }
+        }
+    }
+
+    /// `sig` to the program's group, and to the program itself if it moved to another group
+    /// (tini -g loses it then). Only while the program is not reaped (`main`).
+    fn to_program_group(&self, pid: i32, sig: i32) {
+        deliver::kill(-pid, sig);
+        if sys::getpgid(pid).is_ok_and(|g| g != pid) {
+            deliver::kill(pid, sig);
         }
     }
 
@@ -258,10 +330,7 @@ impl<'a> Supervisor<'a> {
                 deliver::kill(-1, *sig);
             }
         } else {
-            let set = Pinned::scan(self.own_pid, None);
-            for sig in signals {
-                set.send(*sig);
-            }
+            deliver::to_descendants(self.own_pid, None, signals);
         }
     }
 }

@@ -283,6 +283,69 @@ pub fn above_stdio(fd: std::os::fd::OwnedFd) -> Result<std::os::fd::OwnedFd, Err
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
 
+/// Closes every descriptor from `first` up, except those in `keep`: `close_range`, or one
+/// by one from /proc/self/fd on kernels without it (before Linux 5.9).
+pub fn close_fds_from(first: c_int, keep: &[c_int]) -> Result<(), Errno> {
+    let mut keep: Vec<c_int> = keep.iter().copied().filter(|k| *k >= first).collect();
+    keep.sort_unstable();
+    let mut lo = first;
+    for hi in keep
+        .iter()
+        .map(|k| k - 1)
+        .chain(std::iter::once(c_int::MAX))
+    {
+        if lo <= hi {
+            let (l, h) = (c_uint_of(lo), c_uint_of(hi));
+            // SAFETY: close_range takes integers; closing descriptors is memory-safe, and
+            // tini-rs keeps the ones it uses (`keep`).
+            let rc = unsafe { libc::syscall(libc::SYS_close_range, l, h, 0) };
+            match Errno::result(rc) {
+                Ok(_) => {}
+                Err(Errno::ENOSYS) => return close_listed(first, &keep),
+                Err(e) => return Err(e),
+            }
+        }
+        lo = hi.saturating_add(2);
+    }
+    Ok(())
+}
+
+fn c_uint_of(n: c_int) -> libc::c_uint {
+    libc::c_uint::try_from(n).unwrap_or(0)
+}
+
+/// The fallback of [`close_fds_from`]: the descriptors listed in /proc/self/fd.
+fn close_listed(first: c_int, keep: &[c_int]) -> Result<(), Errno> {
+    let dir = std::fs::read_dir("/proc/self/fd").map_err(|_| Errno::ENOENT)?;
+    let fds: Vec<c_int> = dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd >= first && !keep.contains(fd))
+        .collect();
+    for fd in fds {
+        // SAFETY: closing a descriptor number is memory-safe; the one read_dir used is
+        // closed already, so a failure here is only EBADF.
+        let _ = unsafe { libc::close(fd) };
+    }
+    Ok(())
+}
+
+/// `splice(from, to, len, SPLICE_F_NONBLOCK)` from a pipe to a pipe: moves what fits
+/// without ever waiting for room in `to`, whatever its file status flags (EAGAIN when full).
+pub fn splice_nonblocking(
+    from: std::os::fd::BorrowedFd<'_>,
+    to: std::os::fd::BorrowedFd<'_>,
+    len: usize,
+) -> Result<usize, Errno> {
+    use std::os::fd::AsRawFd;
+    let none: *mut libc::loff_t = std::ptr::null_mut();
+    let flags = libc::SPLICE_F_NONBLOCK;
+    // SAFETY: two descriptors, null offsets (pipes have none), a length and flags; no memory
+    // of ours is passed.
+    let n = unsafe { libc::splice(from.as_raw_fd(), none, to.as_raw_fd(), none, len, flags) };
+    usize::try_from(Errno::result(n)?).map_err(|_| Errno::EINVAL)
+}
+
 /// `send(fd, buf, MSG_DONTWAIT | MSG_NOSIGNAL)`: a socket write that neither waits for
 /// room nor raises SIGPIPE.
 pub fn send_nonblocking(fd: std::os::fd::BorrowedFd<'_>, buf: &[u8]) -> Result<usize, Errno> {

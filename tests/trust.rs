@@ -194,11 +194,7 @@ fn broadcast_spares_a_shell_entered_from_outside() {
 
 /// Runs `init_args -- sh -c program` under strace (plain mode: tini-rs is a subreaper),
 /// with `drive` acting on the running process; returns the output and the trace.
-fn traced(
-    init_args: &[&str],
-    program: &str,
-    drive: impl FnOnce(&mut Proc, i32),
-) -> (Output, String) {
+fn traced(init_args: &[&str], program: &str, drive: impl FnOnce(&str, i32)) -> (Output, String) {
     let dir = ScratchDir::new("strace");
     let log = dir.file("trace");
     let mut args: Vec<&str> = init_args.to_vec();
@@ -222,32 +218,40 @@ fn traced(
         };
     }
     let mut p = Proc::spawn(c);
-    p.wait_prefix("ready");
+    let ready = p.wait_prefix("ready");
     let t = only_child(p.pid());
     wait_sigtimedwait(t);
-    drive(&mut p, t);
+    drive(&ready, t);
     let out = p.finish();
     (out, read_text(&log))
 }
 
-/// Processes found in /proc are signalled through pidfds, never by a bare PID: `-a` as a
-/// subreaper delivers to the program and its descendants that way.
+/// `-a` with the program running: its group by PGID (one atomic step), and every other
+/// descendant (here a helper in a session of its own) through a pidfd, never by a bare PID.
 #[test]
 fn broadcast_signals_through_pidfds() {
-    let program = "sh -c 'trap \"exit 0\" USR1; echo ready; while :; do sleep 0.05; done' & \
+    let program = "setsid sh -c 'trap \"exit 0\" USR1; echo ready; while :; do sleep 0.05; done' & \
                    trap '' USR1; wait";
     let (out, trace) = traced(&["-s", "-a"], program, |_, t| kill(t, libc::SIGUSR1));
     assert_eq!(out.code(), 0, "{out}\n{trace}");
-    let by_pidfd = trace
-        .lines()
-        .filter(|l| l.starts_with("pidfd_send_signal(") && l.contains("SIGUSR1"))
-        .count();
-    assert!(by_pidfd >= 2, "program and helper, by pidfd:\n{trace}");
+    let lines: Vec<&str> = trace.lines().collect();
     assert!(
-        !trace
-            .lines()
-            .any(|l| l.starts_with("kill(") && l.contains("SIGUSR1")),
-        "a bare kill:\n{trace}"
+        lines
+            .iter()
+            .any(|l| l.starts_with("kill(-") && l.contains("SIGUSR1")),
+        "the program's group:\n{trace}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("pidfd_send_signal(") && l.contains("SIGUSR1")),
+        "the helper, by pidfd:\n{trace}"
+    );
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.starts_with("kill(") && !l.starts_with("kill(-") && l.contains("SIGUSR1")),
+        "a bare kill by PID:\n{trace}"
     );
 }
 
@@ -258,13 +262,12 @@ fn broadcast_signals_through_pidfds() {
 #[test]
 fn after_the_program_is_reaped_signals_go_by_pidfd_never_to_its_group() {
     let program = "d=$(mktemp -d); \
-                   sh -c \"trap '' TERM; touch $d/ok; echo ready; while :; do sleep 0.05; done\" & \
+                   sh -c \"trap '' TERM; touch $d/ok; echo ready \\$\\$; while :; do sleep 0.05; done\" & \
                    while [ ! -e $d/ok ]; do sleep 0.01; done; rm -r $d; exit 5";
-    let (out, trace) = traced(&["-s", "-t", "30s", "-vv"], program, |_, t| {
-        let main = children(t);
+    let (out, trace) = traced(&["-s", "-t", "30s", "-vv"], program, |ready, t| {
+        let helper: i32 = ready[6..].parse().unwrap();
         poll_until("the program to be reaped", || {
-            let now = children(t);
-            (now.len() == 1 && now != main).then_some(())
+            (children(t) == [helper]).then_some(())
         });
         wait_until_tini_is_idle(t);
         kill(t, libc::SIGUSR2);
@@ -561,4 +564,155 @@ fn log_lines_reach_every_kind_of_stderr() {
     });
     assert_eq!(out.code(), 7, "{out}");
     assert!(out.stdout.contains(want), "terminal:\n{out}");
+}
+
+/// `setpriv` arguments that run a command as nobody (uid 65534), as a container's non-root
+/// `USER`: the stderr pipe the test made belongs to root, so tini-rs may not reopen it.
+const AS_NOBODY: [&str; 5] = [
+    "setpriv",
+    "--reuid=65534",
+    "--regid=65534",
+    "--clear-groups",
+    "--",
+];
+
+/// A stderr pipe of another user's (a container running as non-root): log lines written
+/// after the program started still arrive (moved there with a non-blocking splice), as PID
+/// 1 and plain.
+#[test]
+fn log_lines_reach_a_pipe_of_another_user() {
+    for mode in MODES {
+        let mut args: Vec<&str> = AS_NOBODY.to_vec();
+        args.extend([bin(), "-v", "--", "sh", "-c", "exit 3"]);
+        let mut c = match mode {
+            Mode::Plain => Command::new(args[0]),
+            Mode::Pid1 => {
+                let mut c = Command::new("unshare");
+                c.args([
+                    "--pid",
+                    "--fork",
+                    "--mount-proc",
+                    "--kill-child",
+                    "--",
+                    args[0],
+                ]);
+                c
+            }
+        };
+        c.args(&args[1..]).stdin(Stdio::null());
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("TINI_") {
+                c.env_remove(k);
+            }
+        }
+        let out = run(c);
+        assert_eq!(out.code(), 3, "{mode:?}\n{out}");
+        assert!(
+            out.stderr
+                .contains("Main child exited normally (with status '3')"),
+            "{mode:?}: the line after the spawn is lost\n{out}"
+        );
+    }
+}
+
+/// A full FIFO of another user's as stderr: tini-rs cannot reopen it and nobody reads it;
+/// it still starts the program and passes its status on, at any verbosity.
+#[test]
+fn a_full_stderr_of_another_user_never_blocks_the_start() {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = ScratchDir::new("full-fifo");
+    let fifo = dir.file("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .args(["-m", "600", &fifo])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let page = [b'x'; 4096];
+    while std::io::Write::write(&mut f, &page).is_ok() {}
+    let mut args: Vec<&str> = AS_NOBODY.to_vec();
+    args.extend([bin(), "-vvv", "-w", "--", "sh", "-c", "exit 4"]);
+    let mut c = Command::new(args[0]);
+    c.args(&args[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(f.try_clone().unwrap()));
+    let mut child = c.spawn().unwrap();
+    let guard = KillOnDrop(vec![child.id() as i32]);
+    let status = poll_until("tini-rs to run the program and exit", || {
+        child.try_wait().unwrap()
+    });
+    guard.disarm();
+    assert_eq!(status.code(), Some(4));
+}
+
+/// Runs `script` with `sh` as PID 1 of a new PID namespace and returns its output: what is
+/// left in the namespace can be counted after tini-rs (a child of that sh) has exited.
+fn in_namespace(script: &str) -> Proc {
+    let mut c = Command::new("unshare");
+    c.args([
+        "--pid",
+        "--fork",
+        "--mount-proc",
+        "--kill-child",
+        "--",
+        "sh",
+        "-c",
+        script,
+    ])
+    .arg("sh")
+    .arg(bin())
+    .stdin(Stdio::null());
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("TINI_") {
+            c.env_remove(k);
+        }
+    }
+    Proc::spawn(c)
+}
+
+/// Counts the `sleep` processes left in the namespace, after tini-rs exited.
+const COUNT_SLEEPS: &str = "n=0; for s in /proc/[0-9]*/comm; do \
+                            [ \"$(cat $s 2>/dev/null)\" = sleep ] && n=$((n+1)); done; \
+                            echo \"left $n\"";
+
+/// `-a` while the program is forking: the program's group gets the signal by PGID, in one
+/// step, so no process it forks meanwhile escapes (a scan of /proc alone misses them).
+#[test]
+fn broadcast_misses_nothing_the_program_forks_meanwhile() {
+    let script = format!(
+        "$1 -a -- sh -c 'echo ready; i=0; while [ $i -lt 300 ]; do sleep 1000 & i=$((i+1)); \
+         done; wait'; echo \"tini $?\"; {COUNT_SLEEPS}"
+    );
+    let mut p = in_namespace(&script);
+    p.wait_prefix("ready");
+    let t = only_child(only_child(p.pid()));
+    kill(t, libc::SIGTERM);
+    assert_eq!(p.wait_prefix("tini "), "tini 143");
+    assert_eq!(p.wait_prefix("left "), "left 0");
+    let out = p.finish();
+    assert_eq!(out.code(), 0, "{out}");
+}
+
+/// With few descriptors allowed (`ulimit -n 32`), the grace period as a subreaper still
+/// reaches every one of 100 processes in sessions of their own: they are signalled one at
+/// a time, not all pinned at once.
+#[test]
+fn grace_period_reaches_more_processes_than_descriptors() {
+    let script = format!(
+        "ulimit -n 32; $1 -t 20s -- sh -c 'i=0; while [ $i -lt 100 ]; do setsid sleep 1000 & \
+         i=$((i+1)); done; echo ready; exit 0' 2>&1; echo \"tini $?\"; {COUNT_SLEEPS}"
+    );
+    let mut p = in_namespace(&script);
+    assert_eq!(p.wait_prefix("tini "), "tini 0");
+    assert_eq!(p.wait_prefix("left "), "left 0");
+    let out = p.finish();
+    assert!(!out.stdout.contains("Grace period over"), "{out}");
 }
