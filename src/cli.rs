@@ -16,9 +16,13 @@ use crate::options::{Kind, OPTIONS};
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
+    /// Run the init with this configuration.
     Run(Box<Config>),
+    /// Print the help (`-h`).
     Help,
+    /// Print the licence (`-l`).
     License,
+    /// Print the version line (`--version` alone).
     Version,
 }
 
@@ -239,10 +243,11 @@ fn options(args: &[OsString]) -> Result<Options, UsageError> {
             ..Options::default()
         });
     }
-    let argv = std::iter::once(OsString::from("tini-rs")).chain(args.iter().cloned());
-    let m = command()
-        .try_get_matches_from(argv)
+    let with_name = std::iter::once(OsString::from("tini-rs")).chain(args.iter().cloned());
+    let matches = command()
+        .try_get_matches_from(with_name)
         .map_err(|e| UsageError(clap_message(&e)))?;
+    let m = &matches;
     let strings = |id: &str| -> Vec<String> {
         m.get_raw(id)
             .into_iter()
@@ -278,8 +283,8 @@ fn options(args: &[OsString]) -> Result<Options, UsageError> {
 
 /// Where signals go. On the command line, `-c` with `-a` is a contradiction (an error);
 /// `-g` names the default and yields to either. The variables count only when the
-/// command line says nothing, and never fail: TINI_CHILD_ONLY wins over TINI_BROADCAST
-/// (the second comes back as a note to log), and TINI_KILL_PROCESS_GROUP (tini's) yields to
+/// command line says nothing, and never fail: `TINI_CHILD_ONLY` wins over `TINI_BROADCAST`
+/// (the second comes back as a note to log), and `TINI_KILL_PROCESS_GROUP` (tini's) yields to
 /// both.
 /// Whether getopt, going through the options in order, would reach `-h` before any error:
 /// tini prints its help and exits 0 for `-h -x`, but fails on `-x -h` and on `-p BOGUS -h`

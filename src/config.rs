@@ -66,14 +66,23 @@ impl Rewrite {
 pub struct Config {
     /// Program and its arguments; empty in pause mode.
     pub program: Vec<OsString>,
+    /// `-s`: register as a child subreaper even as PID 1, and fail if the kernel refuses.
     pub subreaper: bool,
+    /// `-p`: the signal tini-rs gets when its parent dies.
     pub parent_death_signal: Option<i32>,
+    /// 0 errors, 1 warnings, 2 info, 3 debug, 4+ trace.
     pub verbosity: u8,
+    /// `-w`: a warning for every reaped process that is not the program.
     pub warn_on_reap: bool,
+    /// Where forwarded signals go.
     pub delivery: Delivery,
+    /// `-e`: exit codes turned into 0.
     pub remap: Remap,
+    /// `-t`: after the program exits, SIGTERM the rest and SIGKILL after this long.
     pub grace_period: Option<Duration>,
+    /// `-r`: signals delivered as others, or dropped.
     pub rewrite: Rewrite,
+    /// `--pause`: no program; exit 0 on SIGTERM or SIGINT.
     pub pause: bool,
     /// `--stop-delay`: how long the first SIGTERM is held while the program runs.
     pub stop_delay: Option<Duration>,
@@ -93,7 +102,7 @@ pub const DEFAULT_VERBOSITY: u8 = 1;
 /// The longest grace period accepted.
 const MAX_GRACE: Duration = Duration::from_secs(24 * 3600);
 
-/// TINI_VERBOSITY read as tini reads it (C `atoi`): leading blanks, an optional sign and
+/// `TINI_VERBOSITY` read as tini reads it (C `atoi`): leading blanks, an optional sign and
 /// digits; anything else counts as 0, so an image with `TINI_VERBOSITY=` that works under
 /// tini still starts. Negative means 0, more than 255 means 255 (both: "as quiet/loud as
 /// it gets").

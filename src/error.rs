@@ -9,9 +9,19 @@ use nix::errno::Errno;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
     /// A system call failed.
-    Sys { op: &'static str, errno: Errno },
+    Sys {
+        /// The call, as the message names it.
+        op: &'static str,
+        /// Its error.
+        errno: Errno,
+    },
     /// The program's arguments cannot be passed to exec.
-    BadArgument { op: &'static str, reason: String },
+    BadArgument {
+        /// The operation, as the message names it.
+        op: &'static str,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl Error {

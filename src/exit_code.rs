@@ -19,9 +19,15 @@ pub enum Outcome {
 pub fn raw_code(outcome: Outcome) -> u8 {
     match outcome {
         // exit() keeps only the low 8 bits; so does the wait status.
-        Outcome::Exited(n) => (n & 0xff) as u8,
-        Outcome::Signaled(n) => (128 + (n & 0x7f)) as u8,
+        Outcome::Exited(n) => low_byte(n),
+        // A signal number is below 128, so 128 + n fits in a byte.
+        Outcome::Signaled(n) => low_byte(128 + (n & 0x7f)),
     }
+}
+
+/// The low 8 bits of `n`.
+fn low_byte(n: i32) -> u8 {
+    u8::try_from(n & 0xff).unwrap_or_default()
 }
 
 /// Which codes `-e` turns into 0.
@@ -77,7 +83,7 @@ mod tests {
             (Outcome::Signaled(libc::SIGPIPE), 141),
             (
                 Outcome::Signaled(libc::SIGRTMIN()),
-                128 + libc::SIGRTMIN() as u8,
+                128 + u8::try_from(libc::SIGRTMIN()).unwrap_or_default(),
             ),
         ];
         for (outcome, want) in rows {

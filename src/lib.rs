@@ -91,10 +91,10 @@ fn close_inherited_descriptors() {
 /// Blocks `blocked` and returns the caller's signal state for the program.
 ///
 /// Ignored signals need no work: a blocked signal is queued even when its disposition is
-/// SIG_IGN (the handler could change before it is unblocked), so `sigtimedwait` still gets
-/// it, and SIG_IGN passes through fork and exec to the program by itself. SIGCHLD is the
+/// `SIG_IGN` (the handler could change before it is unblocked), so `sigtimedwait` still gets
+/// it, and `SIG_IGN` passes through fork and exec to the program by itself. SIGCHLD is the
 /// exception: ignored, it would make the kernel reap our children behind our back, so it
-/// is set back to its default action here and to SIG_IGN again in the child.
+/// is set back to its default action here and to `SIG_IGN` again in the child.
 fn block_signals(blocked: &SignalSet) -> Result<CallerSignals, Error> {
     let mask = sys::block(blocked).map_err(Error::sys("sigprocmask"))?;
     let chld_ignored = sys::is_ignored(libc::SIGCHLD).map_err(Error::sys("sigaction"))?;

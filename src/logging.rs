@@ -1,4 +1,4 @@
-//! Logging: verbosity → level, and an env_logger writing `[LEVEL tini-rs (PID)] message`
+//! Logging: verbosity → level, and an `env_logger` writing `[LEVEL tini-rs (PID)] message`
 //! lines to stderr that can never block or kill PID 1.
 //!
 //! The logger is built with `Builder::new()`, never from `RUST_LOG`, which belongs to the
@@ -14,7 +14,7 @@ use log::LevelFilter;
 use nix::errno::Errno;
 use nix::sys::stat::{SFlag, fstat};
 
-/// `-v` count (or TINI_VERBOSITY) → level: 0 errors, 1 warnings, 2 info, 3 debug, 4+ trace.
+/// `-v` count (or `TINI_VERBOSITY`) → level: 0 errors, 1 warnings, 2 info, 3 debug, 4+ trace.
 pub fn level(verbosity: u8) -> LevelFilter {
     match verbosity {
         0 => LevelFilter::Error,
@@ -43,10 +43,10 @@ enum Sink {
     /// runs as a non-root user, or no /proc): each line goes into a private pipe and is
     /// moved to fd 2 with `splice(SPLICE_F_NONBLOCK)`, which never waits for room.
     Spliced { read: OwnedFd, write: OwnedFd },
-    /// A socket: `send` with MSG_DONTWAIT on fd 2 (a socket cannot be opened by path).
+    /// A socket: `send` with `MSG_DONTWAIT` on fd 2 (a socket cannot be opened by path).
     Socket,
     /// A regular file: writing to it never waits for a reader; written as is, so that the
-    /// program's offset and O_APPEND are respected.
+    /// program's offset and `O_APPEND` are respected.
     File,
     /// Closed, or a device that cannot be written without the risk of blocking: dropped.
     Drop(Option<Errno>),

@@ -23,9 +23,9 @@ extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
 }
 
 fn real_main() -> u8 {
-    let mut argv = std::env::args_os();
-    let catatonit = argv.next().is_some_and(|a| catatonit::is_invoked_as(&a));
-    let args: Vec<OsString> = argv.collect();
+    let mut all = std::env::args_os();
+    let catatonit = all.next().is_some_and(|a| catatonit::is_invoked_as(&a));
+    let args: Vec<OsString> = all.collect();
     let (usage, parsed) = if catatonit {
         (catatonit::USAGE, catatonit::parse(&args))
     } else {

@@ -144,11 +144,12 @@ pub fn help() -> String {
     for o in OPTIONS {
         let left = o.spellings().join(", ");
         let env = o.env.map(|v| format!(" [{v}]")).unwrap_or_default();
-        if left.len() <= 20 {
-            out.push_str(&format!("  {left:<20}  {}{env}\n", o.help));
+        let line = if left.len() <= 20 {
+            format!("  {left:<20}  {}{env}\n", o.help)
         } else {
-            out.push_str(&format!("  {left}\n  {:<20}  {}{env}\n", "", o.help));
-        }
+            format!("  {left}\n  {:<20}  {}{env}\n", "", o.help)
+        };
+        out.push_str(&line);
     }
     out.push_str(
         "\nA variable in brackets sets the same as its option; the command line wins over it.\n\

@@ -78,7 +78,7 @@ pub fn descendants(table: &[Proc], root: i32) -> Vec<Proc> {
 mod tests {
     use super::*;
 
-    fn p(pid: i32, ppid: i32, pgrp: i32) -> Proc {
+    fn entry(pid: i32, ppid: i32, pgrp: i32) -> Proc {
         Proc {
             pid,
             ppid,
@@ -108,13 +108,13 @@ mod tests {
     #[test]
     fn tree() {
         let table = [
-            p(10, 1, 10),
-            p(11, 10, 11),
-            p(12, 10, 11),
-            p(13, 11, 13),
-            p(14, 13, 13),
-            p(99, 0, 99),
-            p(100, 99, 11),
+            entry(10, 1, 10),
+            entry(11, 10, 11),
+            entry(12, 10, 11),
+            entry(13, 11, 13),
+            entry(14, 13, 13),
+            entry(99, 0, 99),
+            entry(100, 99, 11),
         ];
         let pids = |v: Vec<Proc>| {
             let mut v: Vec<i32> = v.into_iter().map(|p| p.pid).collect();

@@ -130,7 +130,7 @@ pub fn blocked_set() -> SignalSet {
 }
 
 /// Whether a SIGPIPE was raised by tini-rs itself (a write to a broken stderr): the kernel
-/// sends it with SI_USER from the writer's own PID. Such a signal is not the program's.
+/// sends it with `SI_USER` from the writer's own PID. Such a signal is not the program's.
 pub fn is_self_raised_pipe(r: &sys::Received, own_pid: i32) -> bool {
     r.signo == libc::SIGPIPE && r.code == libc::SI_USER && r.pid == own_pid
 }

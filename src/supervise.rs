@@ -295,12 +295,12 @@ impl<'a> Supervisor<'a> {
             // The group by PGID first (one atomic step: a process it forks meanwhile gets it
             // too), then every other descendant.
             (Delivery::All, Some(pid)) => {
-                self.to_program_group(pid, sig);
+                Self::to_program_group(pid, sig);
                 deliver::to_descendants(self.own_pid, Some(pid), &[sig]);
             }
             (Delivery::All, None) => deliver::to_descendants(self.own_pid, None, &[sig]),
             (Delivery::Child, Some(pid)) => deliver::kill(pid, sig),
-            (Delivery::Group, Some(pid)) => self.to_program_group(pid, sig),
+            (Delivery::Group, Some(pid)) => Self::to_program_group(pid, sig),
             // The program is reaped (a grace period runs): its group's ID may be reused,
             // so what is left of it is reached as our descendants.
             (Delivery::Group, None) if self.had_program => {
@@ -314,7 +314,7 @@ impl<'a> Supervisor<'a> {
 
     /// `sig` to the program's group, and to the program itself if it moved to another group
     /// (tini -g loses it then). Only while the program is not reaped (`main`).
-    fn to_program_group(&self, pid: i32, sig: i32) {
+    fn to_program_group(pid: i32, sig: i32) {
         deliver::kill(-pid, sig);
         if sys::getpgid(pid).is_ok_and(|g| g != pid) {
             deliver::kill(pid, sig);

@@ -24,7 +24,7 @@ impl SignalSet {
         // fail for a valid pointer.
         let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
         // SAFETY: `set` is a valid, writable sigset_t.
-        unsafe { libc::sigemptyset(&mut set) };
+        unsafe { libc::sigemptyset(&raw mut set) };
         SignalSet(set)
     }
 
@@ -32,14 +32,14 @@ impl SignalSet {
     pub fn full() -> Self {
         let mut set = Self::empty();
         // SAFETY: `set.0` is a valid, writable sigset_t; sigfillset cannot fail for it.
-        unsafe { libc::sigfillset(&mut set.0) };
+        unsafe { libc::sigfillset(&raw mut set.0) };
         set
     }
 
     /// Adds `sig`; numbers out of range are ignored (sigaddset reports EINVAL).
     pub fn add(&mut self, sig: i32) {
         // SAFETY: `self.0` is an initialised sigset_t; an invalid number only returns EINVAL.
-        unsafe { libc::sigaddset(&mut self.0, sig) };
+        unsafe { libc::sigaddset(&raw mut self.0, sig) };
     }
 }
 
@@ -47,15 +47,18 @@ impl SignalSet {
 pub fn block(set: &SignalSet) -> Result<SignalSet, Errno> {
     let mut old = SignalSet::empty();
     // SAFETY: both pointers are valid sigset_t values owned by this frame.
-    let rc = unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set.0, &mut old.0) };
+    let rc = unsafe { libc::sigprocmask(libc::SIG_BLOCK, &raw const set.0, &raw mut old.0) };
     Errno::result(rc).map(|_| old)
 }
 
 /// What `sigtimedwait` told about one signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Received {
+    /// The signal's number.
     pub signo: i32,
+    /// How it was sent (`si_code`: `SI_USER` for kill, `SI_KERNEL`, ...).
     pub code: i32,
+    /// The sender's PID (0 where the kernel sent it).
     pub pid: i32,
 }
 
@@ -68,11 +71,11 @@ pub fn wait_signal(set: &SignalSet, timeout: Option<Duration>) -> Result<Receive
     });
     let ts_ptr = ts
         .as_ref()
-        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        .map_or(std::ptr::null(), std::ptr::from_ref::<libc::timespec>);
     // SAFETY: siginfo_t is plain data that the kernel fills in.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     // SAFETY: `set` and `info` are valid; `ts_ptr` is null or points to `ts`, alive here.
-    let rc = unsafe { libc::sigtimedwait(&set.0, &mut info, ts_ptr) };
+    let rc = unsafe { libc::sigtimedwait(&raw const set.0, &raw mut info, ts_ptr) };
     Errno::result(rc)?;
     // SAFETY: for every signal the kernel fills si_pid's slot (zero where not meaningful);
     // reading it is reading plain data of the union.
@@ -96,16 +99,16 @@ pub fn getpgid(pid: i32) -> Result<i32, Errno> {
     Errno::result(unsafe { libc::getpgid(pid) })
 }
 
-/// Whether `sig`'s disposition is SIG_IGN.
+/// Whether `sig`'s disposition is `SIG_IGN`.
 pub fn is_ignored(sig: i32) -> Result<bool, Errno> {
     // SAFETY: a zeroed sigaction is a valid out-parameter; a null `act` only queries.
     let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
     // SAFETY: `old` is valid and writable.
-    Errno::result(unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) })?;
+    Errno::result(unsafe { libc::sigaction(sig, std::ptr::null(), &raw mut old) })?;
     Ok(old.sa_sigaction == libc::SIG_IGN)
 }
 
-/// Sets `sig`'s disposition to `handler` (SIG_DFL or SIG_IGN only).
+/// Sets `sig`'s disposition to `handler` (`SIG_DFL` or `SIG_IGN` only).
 pub fn set_disposition(sig: i32, handler: libc::sighandler_t) -> Result<(), Errno> {
     if handler != libc::SIG_DFL && handler != libc::SIG_IGN {
         return Err(Errno::EINVAL);
@@ -115,7 +118,7 @@ pub fn set_disposition(sig: i32, handler: libc::sighandler_t) -> Result<(), Errn
     act.sa_sigaction = handler;
     // SAFETY: `act` is valid and holds SIG_DFL or SIG_IGN (checked above), never a function
     // pointer, so no handler code can ever run; a null `oldact` is allowed.
-    Errno::result(unsafe { libc::sigaction(sig, &act, std::ptr::null_mut()) }).map(drop)
+    Errno::result(unsafe { libc::sigaction(sig, &raw const act, std::ptr::null_mut()) }).map(drop)
 }
 
 /// `prctl(PR_SET_PDEATHSIG, sig)` with a raw signal number.
@@ -205,7 +208,8 @@ pub fn take_terminal() -> Result<(), Errno> {
 /// Replaces the signal mask with `set`.
 pub fn set_mask(set: &SignalSet) -> Result<(), Errno> {
     // SAFETY: `set.0` is an initialised sigset_t; a null `oldset` is allowed.
-    let rc = unsafe { libc::sigprocmask(libc::SIG_SETMASK, &set.0, std::ptr::null_mut()) };
+    let rc =
+        unsafe { libc::sigprocmask(libc::SIG_SETMASK, &raw const set.0, std::ptr::null_mut()) };
     Errno::result(rc).map(drop)
 }
 
@@ -246,7 +250,9 @@ impl Pidfd {
 /// A child's wait status, decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
+    /// `exit(n)`.
     Exited(i32),
+    /// Killed by signal n.
     Signaled(i32),
     /// Stopped or continued: only reported if asked for, which tini-rs never does.
     Other,
@@ -257,7 +263,7 @@ pub enum Status {
 pub fn wait_any_nohang() -> Result<Option<(i32, Status)>, Errno> {
     let mut status: c_int = 0;
     // SAFETY: `status` is a valid out-parameter on this frame.
-    let pid = Errno::result(unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) })?;
+    let pid = Errno::result(unsafe { libc::waitpid(-1, &raw mut status, libc::WNOHANG) })?;
     if pid == 0 {
         return Ok(None);
     }
