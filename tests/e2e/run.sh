@@ -537,6 +537,39 @@ docker_section() {
 
   docker_env_checks
   docker_builds
+  docker_stop_delay
+}
+
+# --stop-delay through `docker stop -t`: the program keeps serving while its SIGTERM is held,
+# then exits 143 well before the SIGKILL.
+docker_stop_delay() {
+  local serve='echo ready; i=0; while :; do i=$((i+1)); echo "serving $i"; sleep 0.1; done'
+  local name=stop-delay before after
+  dstart "$name" --init -e TINI_STOP_DELAY=2s -- "$serve" || {
+    fail "docker: the stop-delay container did not start"
+    return 0
+  }
+  local t0
+  t0=$(now_ms)
+  docker_cli stop -t 10 "$name" >/dev/null &
+  local stopper=$!
+  before=$(docker_cli logs "$name" 2>&1 | grep -c serving)
+  # Still serving during the delay: the log grows after the stop began.
+  if WAIT_S=10 wait_until bash -c "[ \$($DOCKER_BIN -H unix://$DOCKER_SOCK logs $name 2>&1 | grep -c serving) -ge $((before + 5)) ]"; then
+    after=$(docker_cli logs "$name" 2>&1 | grep -c serving)
+  else
+    after=$before
+  fi
+  wait "$stopper" || true
+  STOP_MS=$(($(now_ms) - t0))
+  STOP_RC=$(docker_cli inspect -f '{{.State.ExitCode}}' "$name")
+  docker_cli rm -f "$name" >/dev/null
+  FIG[docker,stop_delay]="$(secs "$STOP_MS"), exit $STOP_RC, served $((after - before))+ lines during the delay"
+  if [ "$STOP_RC" -eq 143 ] && [ "$STOP_MS" -ge 2000 ] && [ "$STOP_MS" -lt 9000 ] && [ "$after" -ge $((before + 5)) ]; then
+    pass "docker: TINI_STOP_DELAY=2s + docker stop -t 10: still serving during the delay, exit 143 after $(secs "$STOP_MS")"
+  else
+    fail "docker: stop delay: ${FIG[docker,stop_delay]} (want 143, 2-9 s, serving during the delay)"
+  fi
 }
 
 # Configuration by environment alone: Docker gives the init no options.
@@ -583,24 +616,24 @@ docker_env_checks() {
     fail "docker: TINI_GRACE_PERIOD=5s: exit $rc, leftover message $(grep -c 'got SIGTERM' "$out" || true); without: exit $rc0"
   fi
 
-  # TINI_SUBREAPER=: read from the environment by a nested tini-rs (not PID 1): it adopts the
-  # program's orphans and does not warn; without the variable, PID 1 adopts them and the
-  # nested one warns that zombie reaping won't work.
+  # A nested tini-rs (an image's init under docker run --init, not PID 1) adopts the program's
+  # orphans with TINI_SUBREAPER= and, as a subreaper by itself, without it too; no warning.
   rc=0
   drun --init -e TINI_SUBREAPER= "$IMG" /sbin/docker-init -- sh -c "$SUBREAPER_PROG" >"$out" 2>"$err" || rc=$?
   local nested parent
   nested=$(get "$out" nested_init)
   parent=$(get "$out" orphan_parent)
-  local rc0=0 parent0 warn0
+  local rc0=0 nested0 parent0 warn0
   drun --init "$IMG" /sbin/docker-init -- sh -c "$SUBREAPER_PROG" >"$out.plain" 2>"$err.plain" || rc0=$?
+  nested0=$(get "$out.plain" nested_init)
   parent0=$(get "$out.plain" orphan_parent)
   warn0=$(grep -c "zombie reaping won't work" "$err.plain" || true)
-  note "TINI_SUBREAPER set: nested init pid $nested, orphan's parent $parent; unset: orphan's parent $parent0, $warn0 warning"
+  note "TINI_SUBREAPER set: nested init pid $nested, orphan's parent $parent; unset: nested $nested0, orphan's parent $parent0, $warn0 warning"
   if [ "$rc" -eq 0 ] && [ -n "$nested" ] && [ "$parent" = "$nested" ] && [ "$nested" != 1 ] &&
-    ! grep -q "zombie reaping" "$err" && [ "$parent0" = 1 ] && [ "$warn0" -ge 1 ]; then
-    pass "docker: -e TINI_SUBREAPER= -> a nested tini-rs is the orphans' subreaper, no warning"
+    ! grep -q "zombie reaping" "$err" && [ "$rc0" -eq 0 ] && [ "$parent0" = "$nested0" ] && [ "$warn0" -eq 0 ]; then
+    pass "docker: a nested tini-rs is the orphans' subreaper, with -e TINI_SUBREAPER= and without; no warning"
   else
-    fail "docker: TINI_SUBREAPER: exit $rc, nested $nested, orphan parent $parent; unset: parent $parent0, warnings $warn0"
+    fail "docker: TINI_SUBREAPER: exit $rc, nested $nested, orphan parent $parent; unset: exit $rc0, nested $nested0, parent $parent0, warnings $warn0"
   fi
 }
 
@@ -733,6 +766,86 @@ pstop() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# tini-rs as podman's catatonit: pods (their infra container runs `catatonit -P`), containers
+# in a pod, `podman pod stop`, `podman kube play` of the examples, `podman run --init`.
+
+podman_pod_section() {
+  section "podman pods with tini-rs as catatonit"
+  local dir=$T/catatonit rc out=$T/pod.out
+  mkdir -p "$dir"
+  cp "$INIT" "$dir/catatonit"
+  sed -e "s|^\[engine\]|[engine]\nhelper_binaries_dir = [\"$dir\"]\ninit_path = \"$dir/catatonit\"|" \
+    "$T/podman/containers.conf" >"$T/podman/pods.conf"
+  export CONTAINERS_CONF=$T/podman/pods.conf
+
+  rc=0
+  podman_cli pod create --name tpod --network none >"$out" 2>&1 &&
+    podman_cli pod start tpod >>"$out" 2>&1 || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    fail "podman: pod create/start with tini-rs as catatonit failed (exit $rc):"
+    sed 's/^/        /' "$out"
+    return 0
+  fi
+  local infra pid
+  infra=$(podman_cli pod inspect -f '{{.InfraContainerID}}' tpod)
+  pid=$(podman_cli inspect -f '{{.State.Pid}}' "$infra")
+  if [ -n "$pid" ] && cmp -s "/proc/$pid/exe" "$INIT"; then
+    pass "podman: the pod's infra container runs tini-rs as PID 1 ($(tr '\0' ' ' <"/proc/$pid/cmdline"))"
+  else
+    fail "podman: the infra container does not run tini-rs (pid '$pid': $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null))"
+  fi
+
+  rc=0
+  podman_cli run -d --name tpod-app --pod tpod --init --rootfs "$ROOTFS" sh -c "$SLEEP_PROG" >/dev/null 2>"$out" || rc=$?
+  if [ "$rc" -eq 0 ] && wait_until bash -c "podman ${PODMAN_ARGS[*]} logs tpod-app 2>&1 | grep -q ready"; then
+    pass "podman: a container runs in the pod (podman run --pod --init)"
+  else
+    fail "podman: container in the pod: exit $rc $(cat "$out")"
+  fi
+  local t0 ms
+  t0=$(now_ms)
+  podman_cli pod stop tpod >/dev/null 2>"$out" || true
+  ms=$(($(now_ms) - t0))
+  FIG[podman,pod_stop]="$(secs "$ms")"
+  local app_rc
+  app_rc=$(podman_cli inspect -f '{{.State.ExitCode}}' tpod-app 2>/dev/null || echo '?')
+  if [ "$ms" -lt 5000 ] && [ "$app_rc" = 143 ]; then
+    pass "podman: podman pod stop took $(secs "$ms"); the app container exited 143"
+  else
+    fail "podman: podman pod stop took $(secs "$ms"), app exit $app_rc"
+  fi
+  podman_cli pod rm -f tpod >/dev/null 2>&1 || true
+
+  # podman kube play of the examples, with their images built here from the busybox rootfs.
+  local img=$T/kube-rootfs
+  cp -a "$ROOTFS" "$img"
+  mkdir -p "$img/usr/local/bin"
+  printf '#!/bin/sh\necho "my-server $*"\ntrap "exit 0" TERM\nwhile :; do sleep 0.1; done\n' >"$img/usr/local/bin/my-server"
+  chmod 755 "$img/usr/local/bin/my-server"
+  tar -C "$img" -cf "$T/kube.tar" .
+  podman_cli import "$T/kube.tar" localhost/my-app:1.0 >/dev/null 2>&1
+  podman_cli import "$T/kube.tar" localhost/my-toolbox:1.0 >/dev/null 2>&1
+  local f name
+  for f in "$ROOT"/examples/*.yaml; do
+    name=$(basename "$f")
+    rc=0
+    podman_cli kube play --network none "$f" >"$out" 2>&1 || rc=$?
+    local pod
+    pod=$(sed -n 's/^  name: //p' "$f" | head -n1)
+    if [ "$rc" -eq 0 ] && wait_until bash -c "podman ${PODMAN_ARGS[*]} logs $pod-app 2>&1 | grep -q my-server"; then
+      t0=$(now_ms)
+      podman_cli pod stop "$pod" >/dev/null 2>&1 || true
+      ms=$(($(now_ms) - t0))
+      pass "podman: kube play $name: the pod runs (app on tini-rs, infra on tini-rs as catatonit); pod stop $(secs "$ms")"
+    else
+      fail "podman: kube play $name failed (exit $rc): $(tail -n 5 "$out" | tr '\n' ' ')"
+    fi
+    podman_cli kube down "$f" >/dev/null 2>&1 || podman_cli pod rm -f "$pod" >/dev/null 2>&1 || true
+  done
+  export CONTAINERS_CONF=$T/podman/containers.conf
+}
+
+# ---------------------------------------------------------------------------------------------
 # Examples that are not run: the Kubernetes pod specs must at least be valid.
 
 examples_section() {
@@ -757,7 +870,7 @@ PYEOF
 
 # Each section records its own checks; a command failing inside one (set -e is off there)
 # shows up as a failed check, and the next section still runs.
-for s in runc_section docker_section podman_section examples_section; do
+for s in runc_section docker_section podman_section podman_pod_section examples_section; do
   "$s" || fail "$s ended with status $?"
 done
 
@@ -774,6 +887,7 @@ echo "Exit codes (exit 0 / exit 7 / killed by SIGTERM): runc ${FIG[runc,codes]:-
 echo "docker run --init -it + Ctrl-C: exit ${FIG[docker,ctrlc]:-?}; TINI_REWRITE=TERM:INT + docker stop: ${FIG[docker,rewrite]:-?}"
 echo "docker stop of the examples/Dockerfile image: ${FIG[docker,example_stop]:-?}; Dockerfile.test self-check: exit ${FIG[docker,selfcheck]:-?}"
 echo "docker info: ${FIG[docker,info]:-?}"
+echo "docker stop with TINI_STOP_DELAY=2s: ${FIG[docker,stop_delay]:-?}; podman pod stop (infra on tini-rs as catatonit): ${FIG[podman,pod_stop]:-?}"
 echo
 if [ "$NFAIL" -eq 0 ]; then
   echo "e2e: all ${#RESULTS[@]} checks PASSED in ${ELAPSED} s"
