@@ -716,3 +716,71 @@ fn grace_period_reaches_more_processes_than_descriptors() {
     let out = p.finish();
     assert!(!out.stdout.contains("Grace period over"), "{out}");
 }
+
+/// Runs `tini-rs ARGS` under `strace -f -e TRACE` (plain mode) to its end; returns its output
+/// and the trace of tini-rs itself (the lines of its PID).
+fn strace_run(trace: &[&str], args: &[&str]) -> (Output, String) {
+    let dir = ScratchDir::new("strace-run");
+    let log = dir.file("trace");
+    let base = tini(Mode::Plain, args);
+    let mut c = Command::new("strace");
+    c.args(["-qq", "-o", &log])
+        .args(trace)
+        .arg(base.get_program())
+        .args(base.get_args())
+        .stdin(Stdio::null());
+    for (k, v) in base.get_envs() {
+        match v {
+            Some(v) => c.env(k, v),
+            None => c.env_remove(k),
+        };
+    }
+    let out = run(c);
+    (out, read_text(&log))
+}
+
+/// No timed wake-up after the spawn and no madvise: tini-rs waits for its first signal
+/// without a timeout (it used to wake 100 ms after the spawn to drop its code pages).
+#[test]
+fn no_timed_wake_up_and_no_madvise() {
+    let (out, trace) = strace_run(
+        &["-e", "trace=rt_sigtimedwait,madvise"],
+        &["--", "sh", "-c", "exit 3"],
+    );
+    assert_eq!(out.code(), 3, "{out}\n{trace}");
+    let waits: Vec<&str> = trace
+        .lines()
+        .filter(|l| l.starts_with("rt_sigtimedwait("))
+        .collect();
+    assert!(!waits.is_empty(), "{trace}");
+    assert!(
+        waits.iter().all(|l| l.contains(", NULL, 8)")),
+        "a timeout was set:\n{trace}"
+    );
+    assert!(!trace.contains("madvise("), "{trace}");
+}
+
+/// `sigtimedwait` failing for ever (strace makes every call fail with
+/// EINVAL): tini-rs does not spin; it backs off (10 ms doubling to 1 s), still reaps, and
+/// exits with the program's status.
+#[test]
+fn a_failing_sigtimedwait_cannot_spin() {
+    let (out, trace) = strace_run(
+        &[
+            "-e",
+            "trace=rt_sigtimedwait",
+            "-e",
+            "inject=rt_sigtimedwait:error=EINVAL",
+        ],
+        &["--", "sh", "-c", "sleep 0.5; exit 6"],
+    );
+    assert_eq!(out.code(), 6, "{out}\n{trace}");
+    let calls = trace
+        .lines()
+        .filter(|l| l.starts_with("rt_sigtimedwait("))
+        .count();
+    // Half a second of backing off is 10+20+40+80+160+320 ms: about 7 calls; a spin makes
+    // hundreds of thousands.
+    assert!((2..50).contains(&calls), "{calls} calls:\n{out}");
+    assert!(out.stderr.contains("sigtimedwait failed"), "{out}");
+}
