@@ -4,7 +4,8 @@
 //!
 //! Where users can tell, it behaves as catatonit: signals go to the program only unless
 //! `-g`; `-P` runs no program (one given is ignored) and exits 0 on SIGINT or SIGTERM; the
-//! `TINI_*` variables are not read; a usage error exits 1.
+//! `TINI_*` variables are not read; a usage error and a failed exec exit 1; `-h` prints on
+//! stderr.
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -38,6 +39,7 @@ pub fn is_invoked_as(argv0: &OsString) -> bool {
 /// (`-gP`), parsing stops at `--` or the first non-option.
 pub fn parse(args: &[OsString]) -> Result<Action, UsageError> {
     let mut cfg = Config {
+        catatonit: true,
         delivery: Delivery::Child,
         verbosity: DEFAULT_VERBOSITY,
         ..Config::default()

@@ -88,6 +88,8 @@ pub struct Config {
     pub stop_delay: Option<Duration>,
     /// `--wait-descendants`: after the program exits, wait for what is left to exit.
     pub wait_descendants: bool,
+    /// Started as `catatonit`: a failed exec exits 1, as catatonit's does.
+    pub catatonit: bool,
     /// Warnings about the configuration, logged once the logger is up.
     pub notes: Vec<String>,
 }

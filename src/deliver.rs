@@ -41,17 +41,25 @@ fn to_pinned(p: &Proc, signals: &[i32]) {
             }
         }
         Ok(_) | Err(Errno::ESRCH) => {}
-        // No pidfds on this kernel, or no descriptor left: the PID, checked just before.
-        Err(e @ (Errno::ENOSYS | Errno::EMFILE | Errno::ENFILE)) => {
-            trace!(
-                "pidfd_open({}): {}; using kill",
-                p.pid,
-                crate::error::strerror(e)
-            );
+        // No pidfds on this kernel: the PID, checked just before.
+        Err(Errno::ENOSYS) => {
             if same() {
                 for sig in signals {
                     report(sys::kill(p.pid, *sig), p.pid, *sig);
                 }
+            }
+        }
+        // No descriptor left, not even to check the PID: it is signalled as it was scanned
+        // a moment ago (tini-rs holds two or three descriptors at a time, so only an absurd
+        // limit gets here).
+        Err(e @ (Errno::EMFILE | Errno::ENFILE)) => {
+            warn!(
+                "pidfd_open({}): {}; using kill",
+                p.pid,
+                crate::error::strerror(e)
+            );
+            for sig in signals {
+                report(sys::kill(p.pid, *sig), p.pid, *sig);
             }
         }
         Err(e) => report(Err(e), p.pid, signals.first().copied().unwrap_or(0)),

@@ -42,8 +42,12 @@ pub fn run(cfg: &Config, own_pid: i32) -> Result<u8, Error> {
     let main = if cfg.pause {
         None
     } else {
-        let activation = spawn::socket_activation(own_pid);
-        Some(spawn::spawn(&cfg.program, &caller, activation)?)
+        let setup = spawn::Setup {
+            caller,
+            activation: spawn::socket_activation(own_pid),
+            catatonit_codes: cfg.catatonit,
+        };
+        Some(spawn::spawn(&cfg.program, &setup)?)
     };
     close_inherited_descriptors();
     Ok(supervise::Supervisor::new(cfg, blocked, main, own_pid).run())

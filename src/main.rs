@@ -41,7 +41,10 @@ fn real_main() -> u8 {
     };
     match action {
         Action::Version => print_out(&version_line()),
-        Action::Help if catatonit => print_out(&format!("{usage}\n\n{}", catatonit::HELP)),
+        Action::Help if catatonit => {
+            print_err(&format!("{usage}\n\n{}", catatonit::HELP));
+            0
+        }
         Action::Help => print_out(&format!("{usage}\n\n{}", tini_rs::options::help())),
         Action::License => print_out(LICENSE),
         Action::Run(cfg) => run(&cfg),

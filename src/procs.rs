@@ -44,8 +44,12 @@ pub fn read(pid: i32) -> Option<Proc> {
 
 /// Every process in /proc.
 pub fn scan() -> Vec<Proc> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
+    let dir = match std::fs::read_dir("/proc") {
+        Ok(dir) => dir,
+        Err(e) => {
+            log::warn!("reading /proc failed: {e}; no process can be found to signal");
+            return Vec::new();
+        }
     };
     dir.flatten()
         .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()))

@@ -34,9 +34,20 @@ pub fn socket_activation(own_pid: i32) -> bool {
     std::env::var("LISTEN_PID").is_ok_and(|v| v.trim() == own_pid.to_string())
 }
 
-/// Starts `program` (its name first); returns its PID. `activation`: see
-/// [`socket_activation`].
-pub fn spawn(program: &[OsString], caller: &CallerSignals, activation: bool) -> Result<i32, Error> {
+/// How the program is started, beyond its command line.
+#[derive(Clone, Copy)]
+pub struct Setup {
+    /// The caller's signal state, restored in the program.
+    pub caller: CallerSignals,
+    /// Socket activation (see [`socket_activation`]): the program gets `LISTEN_PID` set to
+    /// its own PID.
+    pub activation: bool,
+    /// catatonit's exit code for a failed exec (always 1) instead of tini's 127/126/1.
+    pub catatonit_codes: bool,
+}
+
+/// Starts `program` (its name first); returns its PID.
+pub fn spawn(program: &[OsString], setup: &Setup) -> Result<i32, Error> {
     let name = program
         .first()
         .map(|p| p.to_string_lossy().into_owned())
@@ -48,7 +59,7 @@ pub fn spawn(program: &[OsString], caller: &CallerSignals, activation: bool) -> 
     #[allow(unsafe_code)]
     let forked = unsafe { sys::fork() };
     match forked.map_err(Error::sys("fork"))? {
-        Forked::Child => child(&argv, caller, take_terminal, activation, &name),
+        Forked::Child => child(&argv, setup, take_terminal, &name),
         Forked::Parent(pid) => {
             info!("Spawned child process '{name}' with pid '{pid}'");
             Ok(pid)
@@ -75,14 +86,9 @@ fn argv(program: &[OsString]) -> Result<Argv, Error> {
 }
 
 /// The child, between fork and exec. Never returns: it becomes the program or exits.
-fn child(
-    argv: &Argv,
-    caller: &CallerSignals,
-    take_terminal: bool,
-    activation: bool,
-    name: &str,
-) -> ! {
-    if activation {
+fn child(argv: &Argv, setup: &Setup, take_terminal: bool, name: &str) -> ! {
+    let caller = &setup.caller;
+    if setup.activation {
         let pid = std::process::id().to_string();
         // SAFETY: the child is single-threaded (it is a fork of single-threaded tini-rs),
         // so nothing reads the environment while it changes.
@@ -110,7 +116,12 @@ fn child(
         give_up("restoring signals failed in the child", e, 1);
     }
     let e = sys::execvp(argv);
-    give_up(&format!("exec {name} failed"), e, exec_failure_code(e))
+    let code = if setup.catatonit_codes {
+        1
+    } else {
+        exec_failure_code(e)
+    };
+    give_up(&format!("exec {name} failed"), e, code)
 }
 
 /// Logs `what: <reason>` and exits with `code`. Every signal is blocked first: the caller's

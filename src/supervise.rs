@@ -170,7 +170,7 @@ impl<'a> Supervisor<'a> {
             return;
         };
         if self.cfg.pause && self.code.is_none() && matches!(sig, libc::SIGTERM | libc::SIGINT) {
-            info!("Pause mode: {} received, exiting", signals::name(sig));
+            info!("Pause mode: {} received", signals::name(sig));
             self.main_done(0, false);
             return;
         }
@@ -291,6 +291,15 @@ impl<'a> Supervisor<'a> {
     /// Forwards `sig` according to the delivery mode.
     fn forward(&self, sig: i32) {
         debug!("Passing signal: '{}'", signals::name(sig));
+        if self.phase == Phase::Waiting {
+            // The program is over and its descendants run on (`--wait-descendants`): they
+            // get every signal, whatever the delivery mode, and a stopped one is woken to
+            // act on a SIGTERM or SIGINT.
+            let wake = matches!(sig, libc::SIGTERM | libc::SIGINT);
+            let signals: &[i32] = if wake { &[sig, libc::SIGCONT] } else { &[sig] };
+            deliver::to_descendants(self.own_pid, None, signals);
+            return;
+        }
         match (self.cfg.delivery, self.main) {
             // The group by PGID first (one atomic step: a process it forks meanwhile gets it
             // too), then every other descendant.

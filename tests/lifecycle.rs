@@ -152,6 +152,43 @@ fn wait_descendants_with_grace_period_stops_on_sigterm() {
     }
 }
 
+/// While waiting for descendants, every signal reaches them whatever the delivery mode
+/// (`-c` here), and a SIGTERM is followed by SIGCONT, so a stopped descendant acts on it.
+#[test]
+fn waiting_for_descendants_forwards_to_them_and_wakes_the_stopped() {
+    let program = "setsid sh -c 'trap \"echo child-usr1\" USR1; trap \"echo child-term; exit 0\" TERM; \
+                   echo child-up $$; while :; do sleep 0.05; done' & exit 3";
+    for mode in MODES {
+        let mut c = tini(
+            mode,
+            &["-c", "--wait-descendants", "--", "sh", "-c", program],
+        );
+        c.stdin(Stdio::null());
+        let mut p = Proc::spawn(c);
+        let child = p.wait_prefix("child-up ")[9..].parse::<i32>().unwrap();
+        let t = tini_pid(&p, mode);
+        let child = if mode == Mode::Pid1 {
+            host_pid_of(t, child)
+        } else {
+            child
+        };
+        poll_until("the program to be reaped", || {
+            (children(t) == [child]).then_some(())
+        });
+        wait_until_tini_is_idle(t);
+        kill(t, libc::SIGUSR1);
+        p.wait_prefix("child-usr1");
+        kill(child, libc::SIGSTOP);
+        poll_until("the child to stop", || {
+            proc_status(child, "State")?.starts_with('T').then_some(())
+        });
+        kill(t, libc::SIGTERM);
+        let out = p.finish();
+        assert_eq!(out.code(), 3, "{mode:?}\n{out}");
+        assert!(out.stdout.contains("child-term"), "{mode:?}\n{out}");
+    }
+}
+
 /// Not PID 1 and no `-s`: tini-rs registers as a child subreaper by itself (an info line),
 /// so a double-forked orphan is re-parented to it and reaped; no warning.
 #[test]
@@ -314,6 +351,8 @@ fn catatonit_drop_in() {
         &["--", "sh", "-c", "exit 4"],
         &["-g", "--", "sh", "-c", "kill -TERM $$"],
         &["--", "sh", "-c", "kill -KILL $$"],
+        &["/nonexistent/program"],
+        &["/etc/passwd"],
     ];
     for args in cases {
         let code = |prog: &str| {
@@ -323,6 +362,17 @@ fn catatonit_drop_in() {
         };
         let (a, b) = (code(&ours), code(theirs));
         assert_eq!(a.code(), b.code(), "{args:?}\nours: {a}\ncatatonit: {b}");
+        // The same streams carry something (the texts differ: ours name tini-rs).
+        assert_eq!(
+            a.stdout.is_empty(),
+            b.stdout.is_empty(),
+            "{args:?}\n{a}\n{b}"
+        );
+        assert_eq!(
+            a.stderr.is_empty(),
+            b.stderr.is_empty(),
+            "{args:?}\n{a}\n{b}"
+        );
         if args
             .first()
             .is_some_and(|a| a.contains('V') || a.contains("version"))
