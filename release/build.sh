@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The release command: builds, from a clean checkout, everything a release publishes into
+# dist/ (or --out DIR):
+#   tini-rs-ARCH               static, stripped, non-PIE binaries for the Debian
+#                              architectures amd64 arm64 armhf i386 ppc64el, each with its
+#                              Rust dependency list in a .dep-v0 section (cargo auditable)
+#   tini-rs_VERSION_ARCH.deb   installs /usr/bin/tini-rs, its man page and licence
+#   oci/                       an OCI image layout: one FROM-scratch image per architecture
+#                              holding only /tini-rs, gathered in an image index tagged VERSION
+#   tini-rs-VERSION-oci.tar    the same layout as one archive (skopeo's oci-archive:)
+#   SHA256SUMS                 over the binaries, the .debs and the OCI archive
+#
+# All five binaries are built with Debian's own Rust (/usr/bin/cargo, /usr/bin/rustc) and
+# Debian's cross compilers, so one compiler made every file. Output is reproducible: the same
+# commit gives byte-identical files in any directory (release/check-reproducible.sh).
+#
+# Usage: release/build.sh [--out DIR] [--arch amd64,arm64,...]
+# As root it installs what is missing (Debian packages, foreign architectures, cargo-auditable);
+# otherwise it names what is missing and stops.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+# shellcheck source=release/common.sh
+. release/common.sh
+
+OUT=dist
+ARCHS=("${ALL_ARCHS[@]}")
+while [ $# -gt 0 ]; do
+  case $1 in
+    --out) [ $# -ge 2 ] && [ -n "$2" ] || die "--out needs a directory"; OUT=$2; shift 2 ;;
+    --arch) [ $# -ge 2 ] && [ -n "$2" ] || die "--arch needs a list such as amd64,arm64"
+      IFS=, read -r -a ARCHS <<<"$2"; shift 2 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument '$1' (see --help)" ;;
+  esac
+done
+for a in "${ARCHS[@]}"; do triple_of "$a" >/dev/null || die "unknown architecture '$a' (known: ${ALL_ARCHS[*]})"; done
+case $OUT in /*) ;; *) OUT=$ROOT/$OUT ;; esac
+
+VERSION=$(crate_version)
+[ -n "$VERSION" ] || die "cannot read the version from Cargo.toml"
+git rev-parse --verify -q HEAD >/dev/null || die "not a git checkout: the version line needs the commit"
+# Every timestamp inside the packages is the commit's.
+SOURCE_DATE_EPOCH=$(git log -1 --format=%ct HEAD)
+export SOURCE_DATE_EPOCH
+
+ensure_build_deps "${ARCHS[@]}"
+
+step "tini-rs $VERSION ($(git rev-parse --short=7 HEAD)) for ${ARCHS[*]} into $OUT"
+rm -rf "$OUT"
+mkdir -p "$OUT"
+# The release build has its own target directory: the usual one holds rustup-built artifacts.
+export CARGO_TARGET_DIR=$ROOT/target/release-build
+export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
+export RUSTC=/usr/bin/rustc CARGO=/usr/bin/cargo
+# Registry sources live under CARGO_HOME, whose path would otherwise end up in panic
+# locations: map it to a fixed name so that the binary does not depend on the builder's home.
+CARGO_HOME_DIR=${CARGO_HOME:-$HOME/.cargo}
+
+for arch in "${ARCHS[@]}"; do
+  triple=$(triple_of "$arch")
+  t=$(tr 'a-z-' 'A-Z_' <<<"$triple")
+  step "$arch: /usr/bin/cargo auditable build --release --target $triple"
+  # Static glibc, and a plain static executable rather than static-pie (as Debian's
+  # tini-static): the same flags .cargo/config.toml gives the default x86_64 build.
+  env "CARGO_TARGET_${t}_LINKER=$(gcc_of "$arch")" \
+    "CARGO_TARGET_${t}_RUSTFLAGS=-C target-feature=+crt-static -C relocation-model=static --remap-path-prefix=$CARGO_HOME_DIR=/cargo" \
+    /usr/bin/cargo auditable build --release --locked --target "$triple"
+  bin=$CARGO_TARGET_DIR/$triple/release/tini-rs
+  check_static "$bin" "$arch"
+  install -m 0755 "$bin" "$OUT/tini-rs-$arch"
+  touch -d "@$SOURCE_DATE_EPOCH" "$OUT/tini-rs-$arch"
+  echo "$OUT/tini-rs-$arch: $(stat -c %s "$OUT/tini-rs-$arch") bytes"
+done
+
+step "man page, .deb packages"
+for arch in "${ARCHS[@]}"; do
+  bash release/deb.sh "$OUT/tini-rs-$arch" "$arch" "$VERSION" "$OUT"
+done
+
+step "OCI image layout (image index $VERSION: ${ARCHS[*]})"
+oci_args=()
+for arch in "${ARCHS[@]}"; do oci_args+=("$arch=$OUT/tini-rs-$arch"); done
+python3 release/oci.py --version "$VERSION" --revision "$(git rev-parse HEAD)" \
+  --epoch "$SOURCE_DATE_EPOCH" --layout "$OUT/oci" --archive "$OUT/tini-rs-$VERSION-oci.tar" \
+  "${oci_args[@]}"
+
+step "SHA256SUMS"
+(cd "$OUT" && sha256sum -- tini-rs-* tini-rs_*.deb >SHA256SUMS && cat SHA256SUMS)
+echo
+echo "release: $OUT ready ($(cd "$OUT" && find . -maxdepth 1 -type f | wc -l) files, and oci/)"

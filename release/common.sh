@@ -1,0 +1,120 @@
+# Shared by the release scripts (sourced, not run): architecture tables, messages and the
+# installation of what the release build needs.
+# shellcheck shell=bash
+
+# Debian architecture names, in the order of dist/ listings.
+ALL_ARCHS=(amd64 arm64 armhf i386 ppc64el)
+# cargo-auditable, which embeds the dependency list (pinned: its output is part of the binary).
+CARGO_AUDITABLE_VERSION=0.7.7
+# The .deb's Maintainer field (the project's commit identity; TINI_RS_DEB_MAINTAINER overrides).
+DEB_MAINTAINER='tini-rs maintainers <maintainers@users.noreply.h-seed-d7d1a8b1.example>'
+
+die() { echo "${0##*/}: $*" >&2; exit 1; }
+step() { printf '\n==> %s\n' "$*"; }
+
+triple_of() {
+  case $1 in
+    amd64) echo x86_64-unknown-linux-gnu ;;
+    arm64) echo aarch64-unknown-linux-gnu ;;
+    armhf) echo armv7-unknown-linux-gnueabihf ;;
+    i386) echo i686-unknown-linux-gnu ;;
+    ppc64el) echo powerpc64le-unknown-linux-gnu ;;
+    *) return 1 ;;
+  esac
+}
+
+# The GNU triple of Debian's cross compiler and of its libc6-dev-ARCH-cross.
+gnu_of() {
+  case $1 in
+    amd64) echo x86_64-linux-gnu ;;
+    arm64) echo aarch64-linux-gnu ;;
+    armhf) echo arm-linux-gnueabihf ;;
+    i386) echo i686-linux-gnu ;;
+    ppc64el) echo powerpc64le-linux-gnu ;;
+    *) return 1 ;;
+  esac
+}
+gcc_of() { echo "$(gnu_of "$1")-gcc"; }
+
+# What `file` says about the machine of each architecture's binary.
+machine_of() {
+  case $1 in
+    amd64) echo 'x86-64' ;;
+    arm64) echo 'ARM aarch64' ;;
+    armhf) echo 'ARM, EABI5' ;;
+    i386) echo 'Intel 80386' ;;
+    ppc64el) echo '64-bit PowerPC' ;;
+    *) return 1 ;;
+  esac
+}
+
+crate_version() { sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1; }
+
+# Debian packages the build needs for ARCHS (the compiler's std and the C cross toolchain).
+build_packages() {
+  local a pkgs=(rustc-web cargo-web python3 file binutils git xz-utils)
+  for a in "$@"; do
+    pkgs+=("libstd-rust-web-dev:$a")
+    if [ "$a" = amd64 ]; then pkgs+=(gcc libc6-dev); else pkgs+=("gcc-$(gnu_of "$a")" "libc6-dev-$a-cross"); fi
+  done
+  printf '%s\n' "${pkgs[@]}"
+}
+
+missing_packages() { # PACKAGE... -> those not installed
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii' || echo "$p"
+  done
+}
+
+# Installs (as root) or names (otherwise) what is missing: foreign architectures, packages.
+ensure_packages() { # PACKAGE...
+  local p a missing=() archs=() native
+  native=$(dpkg --print-architecture)
+  for p in "$@"; do
+    a=${p#*:}
+    if [ "$a" != "$p" ] && [ "$a" != "$native" ] && ! dpkg --print-foreign-architectures | grep -qx "$a"; then
+      archs+=("$a")
+    fi
+  done
+  mapfile -t missing < <(missing_packages "$@")
+  [ ${#missing[@]} -gt 0 ] || return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    die "missing Debian packages (run as root to install them): ${archs[*]:+dpkg --add-architecture ${archs[*]}; }apt-get install ${missing[*]}"
+  fi
+  for a in $(printf '%s\n' "${archs[@]}" | sort -u); do
+    echo "dpkg --add-architecture $a"
+    dpkg --add-architecture "$a"
+  done
+  echo "apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+ensure_build_deps() { # ARCH...
+  local pkgs
+  mapfile -t pkgs < <(build_packages "$@")
+  ensure_packages "${pkgs[@]}"
+  command -v cargo >/dev/null || export PATH=$PATH:/usr/bin
+  if ! cargo install --list 2>/dev/null | grep -qx "cargo-auditable v$CARGO_AUDITABLE_VERSION:"; then
+    echo "cargo install cargo-auditable $CARGO_AUDITABLE_VERSION"
+    cargo install --quiet --locked --version "$CARGO_AUDITABLE_VERSION" cargo-auditable
+  fi
+  command -v cargo-auditable >/dev/null ||
+    die "cargo-auditable is installed but not on PATH (add \$CARGO_HOME/bin, usually ~/.cargo/bin)"
+}
+
+# A release binary must be a static, non-PIE, stripped executable of the right machine that
+# carries its dependency list.
+check_static() { # FILE ARCH
+  local f=$1 desc
+  [ -f "$f" ] || die "no binary at $f"
+  desc=$(file -b "$f")
+  echo "$desc"
+  case $desc in *"$(machine_of "$2")"*) ;; *) die "$f: not an $2 binary" ;; esac
+  case $desc in *"LSB executable"* | *"MSB executable"*) ;; *) die "$f: not a plain (non-PIE) executable" ;; esac
+  case $desc in *"statically linked"*) ;; *) die "$f: not statically linked" ;; esac
+  case $desc in *", stripped"*) ;; *) die "$f: not stripped" ;; esac
+  readelf -S -W "$f" | grep -q ' \.dep-v0 ' || die "$f: no .dep-v0 section (dependency list)"
+}
