@@ -64,6 +64,7 @@ declare -A NEED=(
   [coreutils]=/usr/bin/timeout
   [python3]=/usr/bin/python3
   [python3-yaml]=/usr/lib/python3/dist-packages/yaml
+  [skopeo]=/usr/bin/skopeo
 )
 missing=()
 for pkg in "${!NEED[@]}"; do
@@ -97,6 +98,9 @@ BIN=$TARGET_DIR/x86_64-unknown-linux-gnu/release/tini-rs
 [ -x "$BIN" ] || BIN=$TARGET_DIR/release/tini-rs
 [ -x "$BIN" ] || die "no binary at $BIN"
 echo "$BIN: $("$BIN" --version), $(stat -c %s "$BIN") bytes"
+
+# The release command's output (release/build.sh), whose OCI image the Docker section uses.
+RELEASE_DIST=${TINI_RS_DIST:-$ROOT/dist}
 
 # ---------------------------------------------------------------------------------------------
 # Temporary directory, and putting the host back as it was
@@ -538,6 +542,7 @@ docker_section() {
   docker_env_checks
   docker_builds
   docker_stop_delay
+  docker_release_image
 }
 
 # --stop-delay through `docker stop -t`: the program keeps serving while its SIGTERM is held,
@@ -693,6 +698,59 @@ docker_builds() {
     pass "docker: docker stop of the examples/Dockerfile image: $(secs "$ms"), exit 143"
   else
     fail "docker: docker stop of the examples/Dockerfile image: $(secs "$ms"), exit $code"
+  fi
+}
+
+# The release's OCI image (release/build.sh: dist/oci, an image index tagged with the version)
+# copied into this dockerd with skopeo (Docker 20.10 cannot load an OCI layout; skopeo takes
+# the instance for this machine's platform), then used by a Dockerfile's
+# `COPY --from=tini-rs:VERSION /tini-rs /tini-rs`.
+docker_release_image() {
+  local rc out=$T/docker.out version ref layout=$RELEASE_DIST/oci want got
+  version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$ROOT/Cargo.toml" | head -n1)
+  ref=tini-rs:$version
+  if ! [ -f "$layout/index.json" ] || ! [ -f "$RELEASE_DIST/tini-rs-amd64" ]; then
+    fail "docker: no release image in $RELEASE_DIST (run release/build.sh first, or set TINI_RS_DIST)"
+    return 0
+  fi
+  rc=0
+  timeout 120 skopeo copy --quiet --dest-daemon-host "unix://$DOCKER_SOCK" \
+    "oci:$layout:$version" "docker-daemon:$ref" >"$out" 2>&1 || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    fail "docker: skopeo copy oci:dist/oci:$version docker-daemon:$ref failed:"
+    sed 's/^/        /' "$out"
+    return 0
+  fi
+  pass "docker: skopeo copy oci:dist/oci:$version docker-daemon:$ref ($(docker_cli image inspect -f '{{.Os}}/{{.Architecture}}, {{len .RootFS.Layers}} layer' "$ref"))"
+
+  rc=0
+  got=$(drun "$ref" 2>&1) || rc=$?
+  if [ "$rc" -eq 0 ] && [[ $got == "tini version ${version}_tini-rs - git."* ]]; then
+    pass "docker: docker run $ref (FROM scratch, /tini-rs only) prints '$got'"
+  else
+    fail "docker: docker run $ref gave exit $rc: $got"
+  fi
+
+  mkdir -p "$T/copy-from-ctx"
+  printf '%s\n' "FROM $IMG" "COPY --from=$ref /tini-rs /tini-rs" 'ENTRYPOINT ["/tini-rs", "--"]' \
+    >"$T/copy-from-ctx/Dockerfile"
+  rc=0
+  DOCKER_BUILDKIT=0 docker_cli build --network none -q -t tini-e2e-copy-from "$T/copy-from-ctx" >"$out" 2>&1 || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    fail "docker: docker build with COPY --from=$ref failed:"
+    tail -n 20 "$out" | sed 's/^/        /'
+    return 0
+  fi
+  pass "docker: DOCKER_BUILDKIT=0 docker build of a Dockerfile with COPY --from=$ref"
+  rc=0
+  drun tini-e2e-copy-from sh -c "$PS_PROG; sha256sum /tini-rs; exit 5" >"$out" 2>&1 || rc=$?
+  want=$(sha256sum <"$RELEASE_DIST/tini-rs-amd64" | cut -d' ' -f1)
+  got=$(awk '$2 == "/tini-rs" {print $1}' "$out")
+  if [ "$rc" -eq 5 ] && [ "$(get "$out" PID1)" = /tini-rs ] && [ "$got" = "$want" ]; then
+    pass "docker: that image runs its program under the release's tini-rs-amd64 (PID 1, sha256 ${want:0:12}..., exit 5)"
+  else
+    fail "docker: COPY --from image: exit $rc, PID 1 '$(get "$out" PID1)', /tini-rs sha256 '$got', dist/tini-rs-amd64 '$want'"
+    sed 's/^/        /' "$out"
   fi
 }
 
