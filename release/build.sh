@@ -37,6 +37,17 @@ while [ $# -gt 0 ]; do
 done
 for a in "${ARCHS[@]}"; do triple_of "$a" >/dev/null || die "unknown architecture '$a' (known: ${ALL_ARCHS[*]})"; done
 case $OUT in /*) ;; *) OUT=$ROOT/$OUT ;; esac
+# The output directory is emptied first: refuse one that holds anything this script did not make.
+if [ -d "$OUT" ]; then
+  for f in "$OUT"/* "$OUT"/.[!.]*; do
+    [ -e "$f" ] || continue
+    case ${f##*/} in tini-rs-* | tini-rs_*.deb | oci | SHA256SUMS) ;;
+      *) die "$OUT holds ${f##*/}, which is no release output: choose another --out" ;;
+    esac
+  done
+elif [ -e "$OUT" ]; then
+  die "$OUT is not a directory"
+fi
 
 VERSION=$(crate_version)
 [ -n "$VERSION" ] || die "cannot read the version from Cargo.toml"

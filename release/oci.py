@@ -141,8 +141,15 @@ def archive(layout_dir, path, epoch):
                 tar.addfile(info)
 
 
+class Parser(argparse.ArgumentParser):
+    """Bad arguments: one line and exit 1, as every release script does."""
+
+    def error(self, message):
+        fail(message)
+
+
 def main():
-    p = argparse.ArgumentParser(description="Write the tini-rs OCI image layout.")
+    p = Parser(description="Write the tini-rs OCI image layout.")
     p.add_argument("--version", required=True)
     p.add_argument("--revision", required=True)
     p.add_argument("--epoch", type=int, required=True)
