@@ -65,13 +65,12 @@ pub struct Received {
 /// Waits for one signal of `set` (which must be blocked). `None` waits without limit, so an
 /// idle init never wakes up. Returns `Err(EAGAIN)` when the timeout expires.
 pub fn wait_signal(set: &SignalSet, timeout: Option<Duration>) -> Result<Received, Errno> {
-    let ts = timeout.map(|d| libc::timespec {
-        tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
-        tv_nsec: libc::c_long::from(d.subsec_nanos()),
+    // nix's TimeSpec fits the timespec of every target (c_long is 32 bits on armhf and i386,
+    // where a plain `c_long::from(u32)` does not compile).
+    let ts = timeout.map(nix::sys::time::TimeSpec::from_duration);
+    let ts_ptr = ts.as_ref().map_or(std::ptr::null(), |t| {
+        std::ptr::from_ref::<libc::timespec>(t.as_ref())
     });
-    let ts_ptr = ts
-        .as_ref()
-        .map_or(std::ptr::null(), std::ptr::from_ref::<libc::timespec>);
     // SAFETY: siginfo_t is plain data that the kernel fills in.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     // SAFETY: `set` and `info` are valid; `ts_ptr` is null or points to `ts`, alive here.
