@@ -745,7 +745,7 @@ docker_release_image() {
   rc=0
   drun tini-e2e-copy-from sh -c "$PS_PROG; sha256sum /tini-rs; exit 5" >"$out" 2>&1 || rc=$?
   want=$(sha256sum <"$RELEASE_DIST/tini-rs-amd64" | cut -d' ' -f1)
-  got=$(awk '$2 == "/tini-rs" {print $1}' "$out")
+  got=$(awk 'length($1) == 64 && $2 == "/tini-rs" {print $1}' "$out")
   if [ "$rc" -eq 5 ] && [ "$(get "$out" PID1)" = /tini-rs ] && [ "$got" = "$want" ]; then
     pass "docker: that image runs its program under the release's tini-rs-amd64 (PID 1, sha256 ${want:0:12}..., exit 5)"
   else
