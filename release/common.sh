@@ -96,7 +96,6 @@ ensure_build_deps() { # ARCH...
   local pkgs
   mapfile -t pkgs < <(build_packages "$@")
   ensure_packages "${pkgs[@]}"
-  command -v cargo >/dev/null || export PATH=$PATH:/usr/bin
   if ! cargo install --list 2>/dev/null | grep -qx "cargo-auditable v$CARGO_AUDITABLE_VERSION:"; then
     echo "cargo install cargo-auditable $CARGO_AUDITABLE_VERSION"
     cargo install --quiet --locked --version "$CARGO_AUDITABLE_VERSION" cargo-auditable
