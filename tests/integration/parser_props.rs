@@ -1,35 +1,28 @@
-//! Issue 7, item 6: bad input, fuzzed. Arbitrary argv and `TINI_*` environments (option
-//! names, signal names and numbers, durations, rewrite rules, exit codes, and arbitrary
-//! bytes, including bytes that are not UTF-8) go to `tini_rs::cli::parse`: it never panics,
-//! and gives either an action or a usage error whose message is one non-empty line. The real
-//! binary, run on a sample of the inputs the parser rejects, exits 1 with exactly
-//! `tini-rs: <message>` and the usage line on stderr, and never hangs.
+//! Bad input, fuzzed: arbitrary argv and `TINI_*` environments (option names, signal names
+//! and numbers, durations, rewrite rules, exit codes, and arbitrary bytes, including bytes
+//! that are not UTF-8) go to `tini_rs::cli::parse`: it never panics, and gives either an
+//! action or a usage error whose message is one non-empty line. The real binary, run on a
+//! sample of the inputs the parser rejects, exits 1 with exactly `tini-rs: <message>` and the
+//! usage line on stderr, and never hangs. And no panics by construction: the lints and the
+//! release profile that make a panic impossible to miss are in place.
 //!
 //! CI runs 2 000 parser cases and 100 binary runs; a long run:
-//!     PROPTEST_CASES=2000000 cargo test --release --test parser_props -- --nocapture
+//!     PROPTEST_CASES=2000000 cargo test --release --test integration parser_props -- --nocapture
 //! (PARSER_PROPS_BINARY_CASES sets the binary sample). Failing inputs are kept in
-//! tests/proptest-regressions/parser_props.txt and replayed first.
-#![allow(
-    clippy::panic,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing
-)]
-
-mod common;
-#[path = "helpers/reliability.rs"]
-mod rel;
+//! tests/integration/proptest-regressions/parser_props.txt and replayed first.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
 use tini_rs::cli::{self, Action, UsageError};
+
+use crate::harness::*;
 
 const OPTIONS: [&str; 26] = [
     "-s",
@@ -141,7 +134,7 @@ fn config(default_cases: u32) -> Config {
         max_shrink_iters: 10_000,
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/tests/proptest-regressions/parser_props.txt"
+            "/tests/integration/proptest-regressions/parser_props.txt"
         )))),
         ..Config::default()
     }
@@ -214,17 +207,17 @@ fn binary_on_rejected_input_exits_1_with_message_and_usage() {
         if args.iter().any(has_nul) || env.iter().any(|(_, v)| has_nul(v)) {
             continue;
         }
-        let mut c = Command::new(common::bin());
+        let mut c = Command::new(bin());
         c.args(&args).env_clear();
         for (k, v) in &env {
             c.env(k, v);
         }
-        let out = rel::run_bytes(c, Duration::from_secs(20));
+        let out = run(c);
         let what = format!("argv {args:?} env {env:?}");
-        assert_eq!(out.code(), Some(1), "{what}\n{out}");
-        assert_eq!(out.out(), "", "{what}\n{out}");
+        assert_eq!(out.code(), 1, "{what}\n{out}");
+        assert_eq!(out.stdout, "", "{what}\n{out}");
         assert_eq!(
-            out.err(),
+            out.stderr,
             format!("tini-rs: {msg}\n{}\n", cli::USAGE),
             "{what}"
         );
@@ -235,4 +228,56 @@ fn binary_on_rejected_input_exits_1_with_message_and_usage() {
          with message + usage",
         start.elapsed()
     );
+}
+
+/// The lints that forbid panicking constructs outside tests and the release
+/// profile's `panic = "abort"` are in Cargo.toml (clippy, run in CI with `-D warnings`,
+/// enforces the former; the latter turns any panic into a crash that tests would see).
+#[test]
+fn no_panics_by_construction_settings() {
+    let toml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
+    let section = |name: &str| -> Vec<String> {
+        let head = format!("[{name}]");
+        toml.lines()
+            .skip_while(|l| l.trim() != head)
+            .skip(1)
+            .take_while(|l| !l.trim_start().starts_with('['))
+            .map(|l| l.split_whitespace().collect::<String>())
+            .collect()
+    };
+    let release = section("profile.release");
+    assert!(
+        release.contains(&"panic=\"abort\"".to_string()),
+        "{release:?}"
+    );
+    let clippy = section("lints.clippy");
+    for lint in ["unwrap_used", "expect_used", "panic", "indexing_slicing"] {
+        assert!(
+            clippy.contains(&format!("{lint}=\"deny\"")),
+            "{lint} not denied: {clippy:?}"
+        );
+    }
+    let rust = section("lints.rust");
+    assert!(
+        rust.contains(&"unsafe_code=\"deny\"".to_string()),
+        "{rust:?}"
+    );
+    // The only places allowed to opt out of the lints are test modules.
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for lint in [
+            "clippy::unwrap_used",
+            "clippy::expect_used",
+            "clippy::panic",
+            "clippy::indexing_slicing",
+        ] {
+            assert!(
+                !code.contains(lint),
+                "{}: {lint} allowed outside tests",
+                path.display()
+            );
+        }
+    }
 }

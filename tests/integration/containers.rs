@@ -1,0 +1,139 @@
+//! The shutdown features configured by environment variables only, with the binary invoked
+//! exactly as Docker's `--init` does: `tini-rs -- CMD...` (Docker passes no other option).
+//! As PID 1 of a namespace (a container), and as a plain process with `TINI_SUBREAPER` set
+//! (an ENTRYPOINT that is not PID 1). The scenes are those of `shutdown`, stopped the way
+//! `docker stop` does: SIGTERM to tini-rs.
+
+use std::process::Command;
+
+use crate::harness::*;
+use crate::shutdown::broadcast::{check_daemon_gets_sigterm, logger_then_sigrecv};
+use crate::shutdown::grace::check_term_ignorer;
+use crate::shutdown::pause::{
+    assert_all_reaped_by_tini, other_signals_are_taken_and_ignored, place_orphans,
+    wait_nothing_left,
+};
+use crate::shutdown::{Scene, Then, complete_data, daemon_program};
+
+/// `tini-rs -- cmd...` in `mode` with `env` (plus `TINI_SUBREAPER=` when not PID 1).
+fn docker<S: AsRef<str>>(mode: Mode, env: &[(&str, &str)], cmd: &[S]) -> Command {
+    let mut args = vec!["--"];
+    args.extend(cmd.iter().map(AsRef::as_ref));
+    let mut c = tini(mode, &args);
+    c.envs(env.iter().copied());
+    if mode == Mode::Plain {
+        c.env("TINI_SUBREAPER", "");
+    }
+    c
+}
+
+/// `docker stop`: SIGTERM to tini-rs reaches the program, which exits; with
+/// `TINI_GRACE_PERIOD` the writer it left behind gets SIGTERM and finishes its file. Without
+/// it, the writer is killed with the namespace (PID 1) or left running (plain), never told.
+#[test]
+fn grace_period_env_docker_stop() {
+    for mode in MODES {
+        for grace in [true, false] {
+            let dir = ScratchDir::new("docker-writer");
+            let data = dir.file("data");
+            let env: &[(&str, &str)] = if grace {
+                &[("TINI_GRACE_PERIOD", "10s")]
+            } else {
+                &[]
+            };
+            let program = daemon_program("writer", &data, Then::Sigrecv(libc::SIGTERM));
+            let s = Scene::start(mode, docker(mode, env, &program));
+            kill(s.tini, libc::SIGTERM);
+            let out = s.p.finish();
+            assert_eq!(out.code(), 0, "{mode:?} grace={grace}\n{out}");
+            let text = read_text(&data);
+            if grace {
+                assert_eq!(text, complete_data(), "{mode:?}\n{out}");
+            } else {
+                assert_eq!(text, "ready\n", "{mode:?}\n{out}");
+            }
+            if !grace && mode == Mode::Plain {
+                let state = proc_status(s.daemon, "State").unwrap_or_default();
+                assert!(state.starts_with('S'), "state {state:?}\n{out}");
+            }
+        }
+    }
+}
+
+/// A TERM-ignoring daemon is SIGKILLed at the end of `TINI_GRACE_PERIOD`; the status is the
+/// program's, remapped by `TINI_REMAP_EXIT`.
+#[test]
+fn grace_period_env_kills_a_term_ignorer() {
+    for mode in MODES {
+        for remap in [false, true] {
+            let dir = ScratchDir::new("docker-stubborn");
+            let log = dir.file("log");
+            let mut env = vec![("TINI_GRACE_PERIOD", "2s"), ("TINI_WARN_ON_REAP", "")];
+            if remap {
+                env.push(("TINI_REMAP_EXIT", "3"));
+            }
+            let program = daemon_program("logger", &log, Then::Exit(3));
+            check_term_ignorer(mode, docker(mode, &env, &program), remap);
+            assert_eq!(read_text(&log), "ready\nsig 15\n", "{mode:?}");
+        }
+    }
+}
+
+/// `TINI_BROADCAST`: the daemon gets the SIGTERM of `docker stop` too.
+#[test]
+fn broadcast_env_reaches_a_daemon() {
+    for mode in MODES {
+        let dir = ScratchDir::new("docker-broadcast");
+        let log = dir.file("log");
+        let env = [("TINI_BROADCAST", "")];
+        let cmd = docker(mode, &env, &logger_then_sigrecv(&log));
+        check_daemon_gets_sigterm(mode, cmd, &log);
+    }
+}
+
+/// `TINI_REWRITE`, its list form with a space after a comma: TERM becomes QUIT, USR1
+/// vanishes, a real-time signal is rewritten.
+#[test]
+fn rewrite_env() {
+    let (rt1, rt2) = (libc::SIGRTMIN() + 1, libc::SIGRTMIN() + 2);
+    let env = [("TINI_REWRITE", "TERM:QUIT, USR1:drop,RTMIN+1:RTMIN+2")];
+    for mode in MODES {
+        let program = helper(&["sigrecv", "--exit-on", &rt2.to_string()]);
+        let mut p = Proc::spawn(docker(mode, &env, &program));
+        p.wait_prefix("ready ");
+        let t = p.tini(mode);
+        kill(t, libc::SIGUSR1);
+        kill(t, libc::SIGTERM);
+        assert_eq!(p.wait_prefix("sig "), "sig 3", "{mode:?}");
+        kill(t, rt1);
+        assert_eq!(p.wait_prefix("sig "), format!("sig {rt2}"), "{mode:?}");
+        let out = p.finish();
+        assert_eq!(out.code(), 0, "{mode:?}\n{out}");
+    }
+}
+
+/// `TINI_PAUSE` (set, empty or not) with `tini-rs --` and no CMD (an image whose ENTRYPOINT
+/// is `["/tini-rs", "--"]` and that has no CMD): pause mode; it reaps orphans placed in its
+/// namespace, takes HUP, USR1 and QUIT without stopping, and exits 0 on SIGTERM or SIGINT.
+#[test]
+fn pause_env_with_no_cmd() {
+    for mode in MODES {
+        for (value, sig) in [("", libc::SIGTERM), ("1", libc::SIGINT)] {
+            let env = [("TINI_PAUSE", value), ("TINI_WARN_ON_REAP", "")];
+            let p = Proc::spawn(docker::<&str>(mode, &env, &[]));
+            let t = p.tini(mode);
+            wait_sigtimedwait(t);
+            let mut orphans = Vec::new();
+            if mode == Mode::Pid1 {
+                orphans = place_orphans(t, 50);
+                wait_nothing_left(t);
+            }
+            other_signals_are_taken_and_ignored(t);
+            kill(t, sig);
+            let out = p.finish();
+            assert_eq!(out.code(), 0, "{mode:?} {value:?}\n{out}");
+            assert!(!out.stderr.contains("won't work"), "{out}");
+            assert_all_reaped_by_tini(&orphans, &out.stderr);
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! What tini-rs says, and where: the not-PID-1 warning exactly when it is accurate (not as
+//! PID 1, not as a subreaper however it became one, once per init when nested), the `-v`
+//! levels and `TINI_VERBOSITY` (read as tini reads it), and the
+//! `[LEVEL tini-rs (PID)] message` line format on stderr, never stdout.
+
+use crate::harness::*;
+
+const WARNING: &str = "zombie reaping won't work";
+
+/// Runs `cmd` and returns its output and its PID (tini-rs's PID when plain).
+fn run_with_pid(mut cmd: std::process::Command) -> (Output, i32) {
+    cmd.stdin(std::process::Stdio::null());
+    let p = Proc::spawn(cmd);
+    let pid = p.pid();
+    (p.finish(), pid)
+}
+
+#[test]
+fn not_pid1_warning_at_default_verbosity() {
+    let (out, pid) = run_with_pid(tini(Mode::Plain, &["--", "sh", "-c", "exit 3"]));
+    assert_eq!(out.code(), 3, "{out}");
+    assert_eq!(out.stdout, "", "{out}");
+    let lines = log_lines(&out.stderr, pid);
+    assert_eq!(lines.len(), 1, "{out}");
+    assert!(
+        lines[0].starts_with(&format!("[WARN  tini-rs ({pid})] ")),
+        "{out}"
+    );
+    assert!(lines[0].contains(WARNING), "{out}");
+}
+
+#[test]
+fn no_warning_as_subreaper_or_pid1() {
+    type Case<'a> = (Mode, &'a [&'a str], &'a [(&'a str, &'a str)]);
+    let cases: &[Case] = &[
+        (Mode::Plain, &["-s"], &[]),
+        (Mode::Plain, &[], &[("TINI_SUBREAPER", "")]),
+        (Mode::Plain, &[], &[("TINI_SUBREAPER", "0")]),
+        (Mode::Pid1, &[], &[]),
+        (Mode::Pid1, &["-s"], &[]),
+    ];
+    for (mode, args, env) in cases {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--", "sh", "-c", "exit 0"]);
+        let mut cmd = tini(*mode, &all);
+        cmd.envs(env.iter().copied());
+        let out = run(cmd);
+        assert_eq!(out.code(), 0, "{mode:?} {args:?} {env:?}\n{out}");
+        assert_eq!(out.stderr, "", "{mode:?} {args:?} {env:?}\n{out}");
+    }
+}
+
+/// The subreaper attribute survives exec: a wrapper that set it and then exec'd tini-rs
+/// makes tini-rs a working reaper, so the warning would be false.
+#[test]
+fn inherited_subreaper_means_no_warning() {
+    for (set, warns) in [("set", false), ("unset", true)] {
+        let argv = helper(&["subreaper", set, "--", bin(), "--", "true"]);
+        let out = run(in_mode(Mode::Plain, &argv));
+        assert_eq!(out.code(), 0, "{out}");
+        assert_eq!(out.stderr.contains(WARNING), warns, "{set}: {out}");
+    }
+}
+
+/// tini-rs under tini-rs (`docker run --init` with an image whose ENTRYPOINT is an init):
+/// each one warns exactly when it is neither PID 1 nor a subreaper, and says nothing else.
+#[test]
+fn tini_rs_under_tini_rs_warns_exactly_when_accurate() {
+    let program = helper(&["sigrecv", "--exit-on", "15"]);
+    // (mode of the outer one, outer options, inner options, expected warnings)
+    let table: [(Mode, &[&str], &[&str], usize); 5] = [
+        (Mode::Pid1, &[], &[], 1),
+        (Mode::Pid1, &[], &["-s"], 0),
+        (Mode::Plain, &["-s"], &[], 1),
+        (Mode::Plain, &["-s"], &["-s"], 0),
+        (Mode::Plain, &[], &["-s"], 1),
+    ];
+    for (mode, outer, inner, warnings) in table {
+        let mut args: Vec<&str> = outer.to_vec();
+        args.extend(["--", bin()]);
+        args.extend_from_slice(inner);
+        args.push("--");
+        args.extend(program.iter().map(String::as_str));
+        let mut c = tini(mode, &args);
+        c.stdin(std::process::Stdio::null());
+        let mut p = Proc::spawn(c);
+        p.wait_prefix("ready");
+        kill(p.tini(mode), libc::SIGTERM);
+        p.wait_line(|l| l == "sig 15");
+        let out = p.finish();
+        let what = format!("{mode:?} outer {outer:?} inner {inner:?}");
+        assert_eq!(out.code(), 0, "{what}\n{out}");
+        assert_eq!(count(&out.stderr, WARNING), warnings, "{what}\n{out}");
+        assert_eq!(count(&out.stderr, "tini-rs"), warnings, "{what}\n{out}");
+        if mode == Mode::Pid1 {
+            assert!(
+                !out.stderr.contains("tini-rs (1)]"),
+                "PID 1 never warns\n{out}"
+            );
+        }
+    }
+}
+
+/// Runs `sh -c 'echo out; exit 3'` with `args` as PID 1; returns stderr (checked for
+/// format) after checking the status and that nothing but the program's output is on stdout.
+fn pid1_stderr(args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--", "sh", "-c", "echo out; exit 3"]);
+    let mut cmd = tini(Mode::Pid1, &all);
+    cmd.envs(env.iter().copied());
+    let out = run(cmd);
+    assert_eq!(out.code(), 3, "{args:?} {env:?}\n{out}");
+    assert_eq!(out.stdout, "out\n", "{args:?} {env:?}\n{out}");
+    log_lines(&out.stderr, 1);
+    out.stderr
+}
+
+const SPAWNED: &str = "] Spawned child process";
+const EXITED: &str = "] Main child exited normally (with status '3')";
+const SIGCHLD: &str = "] Received SIGCHLD";
+
+#[test]
+fn verbosity_levels() {
+    // Default: warnings only, and as PID 1 there is nothing to warn about.
+    assert_eq!(pid1_stderr(&[], &[]), "");
+    // -v: info.
+    for e in [
+        pid1_stderr(&["-v"], &[]),
+        pid1_stderr(&[], &[("TINI_VERBOSITY", "2")]),
+    ] {
+        assert!(
+            e.contains(&format!("[INFO  tini-rs (1){SPAWNED} 'sh'")),
+            "{e}"
+        );
+        assert!(e.contains(&format!("[INFO  tini-rs (1){EXITED}")), "{e}");
+        assert!(!e.contains("[DEBUG") && !e.contains(SIGCHLD), "{e}");
+    }
+    // -vv: debug.
+    for e in [
+        pid1_stderr(&["-vv"], &[]),
+        pid1_stderr(&["-v", "-v"], &[]),
+        pid1_stderr(&[], &[("TINI_VERBOSITY", "3")]),
+    ] {
+        assert!(e.contains(SPAWNED) && e.contains(EXITED), "{e}");
+        assert!(e.contains(&format!("[DEBUG tini-rs (1){SIGCHLD}")), "{e}");
+        assert!(!e.contains("[TRACE"), "{e}");
+    }
+    // -vvv and beyond: everything above still shows.
+    for e in [pid1_stderr(&["-vvv"], &[]), pid1_stderr(&["-vvvv"], &[])] {
+        assert!(e.contains(SPAWNED) && e.contains(EXITED), "{e}");
+        assert!(e.contains(SIGCHLD), "{e}");
+    }
+}
+
+#[test]
+fn signal_exit_is_logged_at_info() {
+    let out = run(tini(
+        Mode::Pid1,
+        &["-v", "--", "sh", "-c", "kill -TERM $$; sleep 5"],
+    ));
+    assert_eq!(out.code(), 143, "{out}");
+    let lines = log_lines(&out.stderr, 1);
+    assert!(
+        lines.iter().any(
+            |l| l.starts_with("[INFO  tini-rs (1)] Main child exited with signal")
+                && l.contains("SIGTERM")
+        ),
+        "{out}"
+    );
+}
+
+/// `TINI_VERBOSITY` replaces the `-v` count. It is read as tini reads it (atoi): a value that
+/// is not a number means 0 (errors only), so an image that sets `TINI_VERBOSITY=` still
+/// starts, with no warning; errors still show at 0.
+#[test]
+fn tini_verbosity_replaces_v_and_zero_or_junk_hides_the_warning() {
+    for value in ["0", "", "loud", "-1"] {
+        for args in [&[][..], &["-vvv"][..]] {
+            let mut all: Vec<&str> = args.to_vec();
+            all.extend(["--", "sh", "-c", "exit 3"]);
+            let mut cmd = tini(Mode::Plain, &all);
+            cmd.env("TINI_VERBOSITY", value);
+            let out = run(cmd);
+            assert_eq!(out.code(), 3, "{value:?} {args:?}\n{out}");
+            assert_eq!(out.stderr, "", "{value:?} {args:?}\n{out}");
+        }
+    }
+    let mut cmd = tini(Mode::Plain, &["--", "/nonexistent/tini-rs-test"]);
+    cmd.env("TINI_VERBOSITY", "0");
+    let (out, pid) = run_with_pid(cmd);
+    assert_eq!(out.code(), 127, "{out}");
+    let lines = log_lines(&out.stderr, pid);
+    assert_eq!(lines.len(), 1, "{out}");
+    assert!(lines[0].starts_with("[ERROR"), "{out}");
+}
+
+#[test]
+fn log_lines_go_to_stderr_only_with_the_right_pid() {
+    for mode in MODES {
+        let (out, pid) = run_with_pid(tini(
+            mode,
+            &["-vvvv", "-w", "--", "sh", "-c", "echo out; exit 3"],
+        ));
+        assert_eq!(out.code(), 3, "{mode:?}\n{out}");
+        assert_eq!(out.stdout, "out\n", "{mode:?}\n{out}");
+        let pid = if mode == Mode::Pid1 { 1 } else { pid };
+        let lines = log_lines(&out.stderr, pid);
+        assert!(lines.len() >= 3, "{mode:?}\n{out}");
+        if mode == Mode::Plain {
+            assert!(
+                lines[0].starts_with(&format!("[WARN  tini-rs ({pid})] ")),
+                "{out}"
+            );
+            assert!(lines[0].contains(WARNING), "{out}");
+        }
+    }
+}

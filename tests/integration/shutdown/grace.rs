@@ -1,0 +1,160 @@
+//! The grace period on exit (`-t`/`--grace-period`): when the program exits, what it left
+//! behind gets SIGTERM, time to finish, then SIGKILL; tini-rs exits with the program's status
+//! only when nothing of its own is left. Without it (tini's behaviour) the writer's data is
+//! lost.
+
+use std::process::Command;
+
+use super::{Then, complete_data, daemon_program, start_exiting, tini_s};
+use crate::harness::*;
+
+#[test]
+fn grace_period_lets_a_writer_finish() {
+    for mode in MODES {
+        let dir = ScratchDir::new("grace-writer");
+        let data = dir.file("data");
+        let program = daemon_program("writer", &data, Then::Exit(7));
+        let (p, writer, _guard) = start_exiting(mode, tini_s(mode, &["-t", "10s"], &program));
+        let out = p.finish();
+        assert_eq!(out.code(), 7, "{mode:?}: the program's status\n{out}");
+        assert_eq!(
+            read_text(&data),
+            complete_data(),
+            "{mode:?}: the writer must finish before tini-rs exits\n{out}"
+        );
+        if mode == Mode::Plain {
+            // tini-rs waited for it and reaped it: nothing of it is left, not even a zombie.
+            assert_eq!(proc_status(writer, "State"), None, "{out}");
+        }
+    }
+}
+
+/// The same scenario without a grace period: tini's behaviour. As PID 1, tini-rs exits as
+/// soon as the program has, and the kernel SIGKILLs the rest of the namespace: the writer
+/// never even learns it should flush, its data is lost. As a plain subreaper nothing kills
+/// the writer either: tini-rs just exits and the writer is re-parented further up, still
+/// running and never told to flush (whoever tears the container down later kills it
+/// mid-work).
+#[test]
+fn without_grace_period_the_writer_is_lost() {
+    for mode in MODES {
+        let dir = ScratchDir::new("nograce-writer");
+        let data = dir.file("data");
+        let program = daemon_program("writer", &data, Then::Exit(7));
+        let (p, writer, _guard) = start_exiting(mode, tini_s(mode, &[], &program));
+        let out = p.finish();
+        assert_eq!(out.code(), 7, "{mode:?}\n{out}");
+        if mode == Mode::Plain {
+            let state = proc_status(writer, "State").unwrap_or_default();
+            assert!(
+                state.starts_with('S'),
+                "the writer outlives tini-rs, asleep, state {state:?}\n{out}"
+            );
+        }
+        // As PID 1: when unshare returns, its child (PID 1) has exited, and a PID
+        // namespace's init exits only after the kernel has killed and reaped every other
+        // process in it, so the file is final.
+        assert_eq!(
+            read_text(&data),
+            "ready\n",
+            "{mode:?}: never got SIGTERM\n{out}"
+        );
+    }
+}
+
+/// `cmd` runs a program that starts a TERM-ignoring daemon (a `logger`) and exits 3, under
+/// tini-rs with a 2 s grace period, `-w`, and `-e 3` when `remap`: the daemon gets SIGTERM,
+/// survives it, is SIGKILLed at the deadline and reaped before tini-rs exits with the
+/// program's (remapped) status.
+pub fn check_term_ignorer(mode: Mode, cmd: Command, remap: bool) {
+    let what = format!("{mode:?} remap={remap}");
+    let (p, stubborn, _guard) = start_exiting(mode, cmd);
+    let out = p.finish();
+    assert_eq!(out.code(), if remap { 0 } else { 3 }, "{what}\n{out}");
+    let over = out
+        .stderr
+        .find("Grace period over: sending SIGKILL")
+        .unwrap_or_else(|| panic!("{what}: no SIGKILL at the deadline\n{out}"));
+    let reaped = format!("Reaped zombie process with pid={stubborn}\n");
+    assert!(
+        out.stderr.rfind(&reaped).is_some_and(|r| r > over),
+        "{what}: tini-rs killed and reaped it before exiting\n{out}"
+    );
+    assert!(
+        !out.stderr.contains("exiting anyway"),
+        "{what}: nothing survived SIGKILL\n{out}"
+    );
+    if mode == Mode::Plain {
+        assert_eq!(proc_status(stubborn, "State"), None, "{what}\n{out}");
+    }
+}
+
+#[test]
+fn a_term_ignorer_is_killed_at_the_end_of_the_grace_period() {
+    for mode in MODES {
+        for remap in [false, true] {
+            let dir = ScratchDir::new("stubborn");
+            let log = dir.file("log");
+            let program = daemon_program("logger", &log, Then::Exit(3));
+            let mut opts = vec!["-t", "2s", "-w"];
+            if remap {
+                opts.extend(["-e", "3"]);
+            }
+            check_term_ignorer(mode, tini_s(mode, &opts, &program), remap);
+            assert_eq!(
+                read_text(&log),
+                "ready\nsig 15\n",
+                "{mode:?}: it got SIGTERM first and survived it"
+            );
+        }
+    }
+}
+
+/// With a grace period but nothing left behind, tini-rs exits with the program at once
+/// (no SIGTERM broadcast, no waiting).
+#[test]
+fn grace_period_with_nothing_left_exits_with_the_program() {
+    for mode in MODES {
+        let program = ["sh", "-c", "exit 5"].map(String::from);
+        let out = run(tini_s(mode, &["-t", "30s", "-v", "-v"], &program));
+        assert_eq!(out.code(), 5, "{mode:?}\n{out}");
+        assert!(
+            !out.stderr.contains("grace period"),
+            "{mode:?}: no grace needed\n{out}"
+        );
+    }
+}
+
+/// The grace period is waited for with the `sigtimedwait` timeout, not by polling: tracing
+/// tini-rs's `rt_sigtimedwait` calls over a 2 s grace (a TERM-ignoring daemon, killed at the
+/// deadline) shows a handful of calls, one of which times out.
+#[test]
+fn grace_period_waits_with_the_sigtimedwait_timeout() {
+    if Command::new("strace").arg("-V").output().is_err() {
+        eprintln!("strace not installed: skipped");
+        return;
+    }
+    let dir = ScratchDir::new("strace");
+    let log = dir.file("log");
+    let trace = dir.file("trace");
+    let program = daemon_program("logger", &log, Then::Exit(3));
+    let inner = tini_s(Mode::Plain, &["-t", "2s"], &program);
+    let cmd = wrap(
+        &["strace", "-o", &trace, "-e", "trace=rt_sigtimedwait"],
+        &inner,
+    );
+    let (p, _, _guard) = start_exiting(Mode::Plain, cmd);
+    let out = p.finish();
+    assert_eq!(out.code(), 3, "{out}");
+    let text = read_text(&trace);
+    let calls: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("rt_sigtimedwait("))
+        .collect();
+    let timeouts = calls.iter().filter(|l| l.contains("EAGAIN")).count();
+    assert!(
+        (3..=12).contains(&calls.len()) && timeouts >= 1,
+        "{} calls, {timeouts} timeouts:\n{text}",
+        calls.len()
+    );
+}

@@ -1,0 +1,115 @@
+//! The shutdown features, each configured by its options here (by environment, Docker-style,
+//! in `containers`): the grace period on exit, broadcast delivery, signal rewriting, pause
+//! mode. Real processes, as PID 1 and as a subreaper. The scenes share one shape: a program
+//! that starts a daemon (helper.py `daemon`: double-forked into its own session, re-parented
+//! to tini-rs) and then exits or becomes `sigrecv`.
+
+use std::process::Command;
+
+use crate::harness::*;
+
+pub mod broadcast;
+pub mod grace;
+pub mod pause;
+pub mod rewrite;
+
+/// What the program does once its daemon is ready.
+#[derive(Clone, Copy)]
+pub enum Then {
+    /// Exits with this status.
+    Exit(i32),
+    /// Becomes `sigrecv --exit-on N`.
+    Sigrecv(i32),
+}
+
+/// `sh -c ...` that starts `helper.py daemon KIND FILE` and then does `then`: the program of
+/// every scene.
+pub fn daemon_program(kind: &str, file: &str, then: Then) -> Vec<String> {
+    let start = r#""$0" "$1" daemon "$2" "$3" || exit 99"#;
+    let rest = match then {
+        Then::Exit(n) => format!("exit {n}"),
+        Then::Sigrecv(n) => format!(r#"exec "$0" "$1" sigrecv --exit-on {n}"#),
+    };
+    let script = format!("{start}; {rest}");
+    let mut v: Vec<String> = ["sh", "-c", &script].map(String::from).to_vec();
+    v.extend([python(), &helper_path(), kind, file].map(String::from));
+    v
+}
+
+/// `tini-rs OPTS -- PROGRAM` in `mode`, with `-s` first when plain (a subreaper, so the
+/// daemon is re-parented to tini-rs).
+pub fn tini_s(mode: Mode, opts: &[&str], program: &[String]) -> Command {
+    let mut args: Vec<&str> = Vec::new();
+    if mode == Mode::Plain {
+        args.push("-s");
+    }
+    args.extend_from_slice(opts);
+    args.push("--");
+    args.extend(program.iter().map(String::as_str));
+    tini(mode, &args)
+}
+
+/// A program that started a daemon and exits: the daemon's PID as tini-rs sees it, and a
+/// guard for it (plain mode: it may outlive tini-rs).
+pub fn start_exiting(mode: Mode, cmd: Command) -> (Proc, i32, KillOnDrop) {
+    let mut p = Proc::spawn(cmd);
+    let daemon = numbers(&p.wait_prefix("daemon "))[0];
+    (p, daemon, KillOnDrop::if_plain(mode, &[daemon]))
+}
+
+/// A running scene whose program became `sigrecv`: tini-rs, the program, its daemon.
+pub struct Scene {
+    pub p: Proc,
+    pub tini: i32,
+    /// The daemon's PID as seen from here.
+    pub daemon: i32,
+    _guard: KillOnDrop,
+}
+
+impl Scene {
+    /// Starts `cmd` (a `Then::Sigrecv` program under tini-rs) and waits for its daemon and
+    /// for the program; checks the daemon is in a group of its own and was re-parented to
+    /// tini-rs.
+    pub fn start(mode: Mode, cmd: Command) -> Scene {
+        let mut p = Proc::spawn(cmd);
+        let d = numbers(&p.wait_prefix("daemon "));
+        let r = numbers(&p.wait_prefix("ready "));
+        assert_ne!(
+            d[1], r[1],
+            "the daemon is not in the program's process group"
+        );
+        let tini = p.tini(mode);
+        let daemon = match mode {
+            Mode::Plain => d[0],
+            Mode::Pid1 => host_pid_of(tini, d[0]),
+        };
+        assert_eq!(
+            proc_status(daemon, "PPid"),
+            Some(tini.to_string()),
+            "the daemon was re-parented to tini-rs"
+        );
+        Scene {
+            p,
+            tini,
+            daemon,
+            _guard: KillOnDrop::if_plain(mode, &[daemon]),
+        }
+    }
+}
+
+/// A daemon's file once it has seen `line`.
+pub fn wait_file_line(file: &str, line: &str) -> String {
+    poll_until(&format!("{line:?} in {file}"), || {
+        let t = read_text(file);
+        t.lines().any(|l| l == line).then_some(t)
+    })
+}
+
+/// What the `writer` daemon leaves when it could finish after SIGTERM.
+pub fn complete_data() -> String {
+    let mut s = String::from("ready\nterm\n");
+    for i in 1..=10 {
+        s.push_str(&format!("data {i}\n"));
+    }
+    s + "END\n"
+}
