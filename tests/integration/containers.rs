@@ -8,11 +8,8 @@ use std::process::Command;
 
 use crate::harness::*;
 use crate::shutdown::broadcast::{check_daemon_gets_sigterm, logger_then_sigrecv};
-use crate::shutdown::grace::check_term_ignorer;
-use crate::shutdown::pause::{
-    assert_all_reaped_by_tini, other_signals_are_taken_and_ignored, place_orphans,
-    wait_nothing_left,
-};
+use crate::shutdown::grace::check_term_ignorers;
+use crate::shutdown::pause::check_pause;
 use crate::shutdown::{Scene, Then, complete_data, daemon_program};
 
 /// `tini-rs -- cmd...` in `mode` with `env` (plus `TINI_SUBREAPER=` when not PID 1).
@@ -64,19 +61,13 @@ fn grace_period_env_docker_stop() {
 /// program's, remapped by `TINI_REMAP_EXIT`.
 #[test]
 fn grace_period_env_kills_a_term_ignorer() {
-    for mode in MODES {
-        for remap in [false, true] {
-            let dir = ScratchDir::new("docker-stubborn");
-            let log = dir.file("log");
-            let mut env = vec![("TINI_GRACE_PERIOD", "2s"), ("TINI_WARN_ON_REAP", "")];
-            if remap {
-                env.push(("TINI_REMAP_EXIT", "3"));
-            }
-            let program = daemon_program("logger", &log, Then::Exit(3));
-            check_term_ignorer(mode, docker(mode, &env, &program), remap);
-            assert_eq!(read_text(&log), "ready\nsig 15\n", "{mode:?}");
+    check_term_ignorers(|mode, remap, program| {
+        let mut env = vec![("TINI_GRACE_PERIOD", "2s"), ("TINI_WARN_ON_REAP", "")];
+        if remap {
+            env.push(("TINI_REMAP_EXIT", "3"));
         }
-    }
+        docker(mode, &env, program)
+    });
 }
 
 /// `TINI_BROADCAST`: the daemon gets the SIGTERM of `docker stop` too.
@@ -120,20 +111,7 @@ fn pause_env_with_no_cmd() {
     for mode in MODES {
         for (value, sig) in [("", libc::SIGTERM), ("1", libc::SIGINT)] {
             let env = [("TINI_PAUSE", value), ("TINI_WARN_ON_REAP", "")];
-            let p = Proc::spawn(docker::<&str>(mode, &env, &[]));
-            let t = p.tini(mode);
-            wait_sigtimedwait(t);
-            let mut orphans = Vec::new();
-            if mode == Mode::Pid1 {
-                orphans = place_orphans(t, 50);
-                wait_nothing_left(t);
-            }
-            other_signals_are_taken_and_ignored(t);
-            kill(t, sig);
-            let out = p.finish();
-            assert_eq!(out.code(), 0, "{mode:?} {value:?}\n{out}");
-            assert!(!out.stderr.contains("won't work"), "{out}");
-            assert_all_reaped_by_tini(&orphans, &out.stderr);
+            check_pause(mode, Proc::spawn(docker::<&str>(mode, &env, &[])), sig, 50);
         }
     }
 }

@@ -111,6 +111,23 @@ pub fn tini(mode: Mode, args: &[&str]) -> Command {
     in_mode(mode, &argv)
 }
 
+/// tini-rs with `args`, `-s` first when plain: a subreaper, so orphans and daemons are
+/// re-parented to it as they are to PID 1.
+pub fn tini_s(mode: Mode, args: &[&str]) -> Command {
+    match mode {
+        Mode::Plain => tini(mode, &[&["-s"], args].concat()),
+        Mode::Pid1 => tini(mode, args),
+    }
+}
+
+/// `opts -- program...`: tini-rs's arguments to run `program`.
+pub fn args_for<'a>(opts: &[&'a str], program: &'a [String]) -> Vec<&'a str> {
+    let mut v = opts.to_vec();
+    v.push("--");
+    v.extend(program.iter().map(String::as_str));
+    v
+}
+
 /// `prefix... <cmd's program> <cmd's args>`, keeping `cmd`'s environment changes and
 /// directory: a wrapper that sets something up and then execs `cmd`.
 pub fn wrap<S: AsRef<OsStr>>(prefix: &[S], cmd: &Command) -> Command {

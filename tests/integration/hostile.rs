@@ -25,14 +25,7 @@ use crate::harness::*;
 /// clutter stderr).
 fn start(mode: Mode, opts: &[&str], helper_mode: &str) -> Proc {
     let program = helper(&[helper_mode]);
-    let mut args: Vec<&str> = Vec::new();
-    if mode == Mode::Plain {
-        args.push("-s");
-    }
-    args.extend_from_slice(opts);
-    args.push("--");
-    args.extend(program.iter().map(String::as_str));
-    let mut c = tini(mode, &args);
+    let mut c = tini_s(mode, &args_for(opts, &program));
     c.stdin(Stdio::null());
     Proc::spawn(c)
 }
@@ -120,16 +113,9 @@ fn program_exiting_during_a_signal_flood_gives_its_status_and_no_error() {
         for round in 0..ROUNDS {
             // The last round at debug level, to count the ESRCH path.
             let verbose = round == ROUNDS - 1;
-            let mut args: Vec<&str> = if mode == Mode::Plain {
-                vec!["-s"]
-            } else {
-                vec![]
-            };
-            if verbose {
-                args.push("-vvv");
-            }
-            args.extend(["--", "sh", "-c", "echo ready; read x; exit 5"]);
-            let mut c = tini(mode, &args);
+            let level: &[&str] = if verbose { &["-vvv"] } else { &[] };
+            let args = [level, &["--", "sh", "-c", "echo ready; read x; exit 5"]].concat();
+            let mut c = tini_s(mode, &args);
             c.stdin(Stdio::piped());
             let mut p = Proc::spawn(c);
             p.wait_prefix("ready");
@@ -266,8 +252,7 @@ fn a_broken_stderr_does_not_stop_signal_forwarding() {
     // SIGTERM (15) comes last and is numbered above SIGPIPE, so a pending SIGPIPE would be
     // taken first and show up before it.
     let program = helper(&["sigrecv", "--exit-on", "15"]);
-    let mut args = vec!["-vvvv", "-w", "--"];
-    args.extend(program.iter().map(String::as_str));
+    let args = args_for(&["-vvvv", "-w"], &program);
     for bad in BAD_STDERR {
         for mode in MODES {
             let (mut p, mut keep) = spawn_with_bad_stderr(bad, tini(mode, &args));
@@ -364,10 +349,8 @@ fn fork_bomb_up_to_the_pids_limit_leaves_no_zombie() {
         return;
     };
     // -w: one warning per reaped process that is not the program, to count them.
-    let mut args = vec!["-w".to_string(), "--".to_string()];
-    args.extend(helper(&["forkbomb"]));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = run(cg.wrap(&tini(Mode::Pid1, &args)));
+    let program = helper(&["forkbomb"]);
+    let out = run(cg.wrap(&tini(Mode::Pid1, &args_for(&["-w"], &program))));
     assert_eq!(out.code(), 7, "{out}");
     let line = out
         .stdout

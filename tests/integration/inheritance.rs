@@ -16,17 +16,9 @@ use std::process::Command;
 
 use crate::harness::*;
 
-const SIGHUP: i32 = libc::SIGHUP;
-const SIGINT: i32 = libc::SIGINT;
-const SIGILL: i32 = libc::SIGILL;
-const SIGUSR1: i32 = libc::SIGUSR1;
-const SIGSEGV: i32 = libc::SIGSEGV;
-const SIGPIPE: i32 = libc::SIGPIPE;
-const SIGTERM: i32 = libc::SIGTERM;
-const SIGCHLD: i32 = libc::SIGCHLD;
-const SIGTTIN: i32 = libc::SIGTTIN;
-const SIGTTOU: i32 = libc::SIGTTOU;
-const SIGXFSZ: i32 = libc::SIGXFSZ;
+use libc::{
+    SIGCHLD, SIGHUP, SIGILL, SIGINT, SIGPIPE, SIGSEGV, SIGTERM, SIGTTIN, SIGTTOU, SIGUSR1, SIGXFSZ,
+};
 
 #[test]
 fn arguments_reach_the_program_byte_for_byte_and_never_through_a_shell() {

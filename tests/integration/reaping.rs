@@ -13,10 +13,7 @@ use crate::harness::*;
 /// `tini-rs ARGS -- helper.py burst N MODE` in `mode` with `env`.
 fn burst_cmd(mode: Mode, args: &[&str], env: &[(&str, &str)], n: usize, how: &str) -> Proc {
     let program = helper(&["burst", &n.to_string(), how]);
-    let mut all: Vec<&str> = args.to_vec();
-    all.push("--");
-    all.extend(program.iter().map(String::as_str));
-    let mut cmd = tini(mode, &all);
+    let mut cmd = tini(mode, &args_for(args, &program));
     cmd.envs(env.iter().copied());
     cmd.stdin(if how == "freeze" {
         Stdio::piped()
@@ -175,10 +172,7 @@ fn a_daemon_of_a_program_that_exits_at_once_is_reparented_as_expected() {
 /// Runs `helper.py orphan` (one orphan, released, printed once reaped) under tini-rs.
 fn reap_one_orphan(mode: Mode, args: &[&str], env: &[(&str, &str)]) -> (Output, String) {
     let program = helper(&["orphan"]);
-    let mut all: Vec<&str> = args.to_vec();
-    all.push("--");
-    all.extend(program.iter().map(String::as_str));
-    let mut cmd = tini(mode, &all);
+    let mut cmd = tini(mode, &args_for(args, &program));
     cmd.envs(env.iter().copied());
     let out = run(cmd);
     assert_eq!(out.code(), 0, "{out}");
@@ -241,9 +235,7 @@ fn orphan_stream_leaves_no_zombie_and_pids_are_reused() {
     let logs = ScratchDir::new("orphans");
     let log = logs.file("stderr");
     let program = helper(&["stream", &n.to_string()]);
-    let mut all = vec!["-w", "--"];
-    all.extend(program.iter().map(String::as_str));
-    let base = tini(Mode::Pid1, &all);
+    let base = tini(Mode::Pid1, &args_for(&["-w"], &program));
     let mut cmd = match &cg {
         Some(cg) => cg.wrap(&base),
         None => base,

@@ -21,12 +21,7 @@ const STANDARD: [i32; 19] = [
     1, 2, 3, 10, 12, 13, 14, 15, 16, 18, 20, 23, 24, 25, 26, 27, 28, 29, 30,
 ];
 
-const SIGUSR1: i32 = libc::SIGUSR1;
-const SIGUSR2: i32 = libc::SIGUSR2;
-const SIGTERM: i32 = libc::SIGTERM;
-const SIGCHLD: i32 = libc::SIGCHLD;
-const SIGCONT: i32 = libc::SIGCONT;
-const SIGTSTP: i32 = libc::SIGTSTP;
+use libc::{SIGCHLD, SIGCONT, SIGTERM, SIGTSTP, SIGUSR1, SIGUSR2};
 
 /// A running tini-rs with `sigrecv` as its program.
 struct Run {
@@ -47,10 +42,7 @@ struct Run {
 /// and waits until the program (and its grandchild with `--child`) is ready.
 fn start(mode: Mode, args: &[&str], env: &[(&str, &str)], recv: &[&str]) -> Run {
     let program = helper(&[&["sigrecv", "--exit-on", "15"], recv].concat());
-    let mut all: Vec<&str> = args.to_vec();
-    all.push("--");
-    all.extend(program.iter().map(String::as_str));
-    let mut cmd = tini(mode, &all);
+    let mut cmd = tini(mode, &args_for(args, &program));
     cmd.envs(env.iter().copied()).stdin(Stdio::null());
     let mut p = Proc::spawn(cmd);
     let tini = p.tini(mode);
@@ -292,21 +284,25 @@ fn a_program_that_left_its_process_group_still_gets_signals() {
     }
 }
 
+/// Starts tini-rs (`-s` when plain) running helper.py `helper_mode` with `stdin`; returns it,
+/// tini-rs's PID, the program's PID, and a guard for the program.
+fn start_helper(mode: Mode, helper_mode: &str, stdin: Stdio) -> (Proc, i32, i32, KillOnDrop) {
+    let program = helper(&[helper_mode]);
+    let mut cmd = tini_s(mode, &args_for(&[], &program));
+    cmd.stdin(stdin);
+    let p = Proc::spawn(cmd);
+    let tini = p.tini(mode);
+    let program = only_child(tini);
+    (p, tini, program, KillOnDrop::new(&[program]))
+}
+
 /// Without a terminal, a SIGTSTP sent to tini-rs stops the program (its default action),
 /// tini-rs stays running and does not take the stopped program for an exited one, and
 /// SIGCONT resumes it.
 #[test]
 fn tstp_stops_the_program_and_cont_resumes_it() {
     for mode in MODES {
-        let mut argv = vec!["--".to_string()];
-        argv.extend(helper(&["jobprog"]));
-        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-        let mut cmd = tini(mode, &argv);
-        cmd.stdin(Stdio::piped());
-        let mut p = Proc::spawn(cmd);
-        let tini = p.tini(mode);
-        let program = only_child(tini);
-        let _guard = KillOnDrop::new(&[program]);
+        let (mut p, tini, program, _guard) = start_helper(mode, "jobprog", Stdio::piped());
         let ready = p.wait_prefix("ready ");
         assert!(ready.ends_with("fg=0"), "{mode:?}: {ready}");
         kill(tini, SIGTSTP);
@@ -335,16 +331,8 @@ fn tstp_stops_the_program_and_cont_resumes_it() {
 #[test]
 fn a_program_that_stops_itself_is_not_taken_for_exited() {
     for mode in MODES {
-        let mut argv = vec!["-s".to_string(), "--".to_string()];
-        argv.extend(helper(&["stopself"]));
-        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-        let mut cmd = tini(mode, &argv);
-        cmd.stdin(Stdio::null());
-        let mut p = Proc::spawn(cmd);
+        let (mut p, t, prog, _guard) = start_helper(mode, "stopself", Stdio::null());
         p.wait_prefix("ready");
-        let t = p.tini(mode);
-        let prog = only_child(t);
-        let _guard = KillOnDrop::new(&[prog]);
         poll_until("the program to stop", || stopped(prog).then_some(()));
         assert!(
             p.child.try_wait().unwrap().is_none(),

@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use super::{Scene, Then, daemon_program, tini_s, wait_file_line};
+use super::{Scene, Then, daemon_program, wait_file_line};
 use crate::harness::*;
 
 /// A signal the daemon is sent directly as a marker. Its number is above SIGTERM's, so a
@@ -41,7 +41,7 @@ fn broadcast_reaches_a_daemon() {
         for flag in ["-a", "--broadcast"] {
             let dir = ScratchDir::new("broadcast");
             let log = dir.file("log");
-            let cmd = tini_s(mode, &[flag], &logger_then_sigrecv(&log));
+            let cmd = tini_s(mode, &args_for(&[flag], &logger_then_sigrecv(&log)));
             check_daemon_gets_sigterm(mode, cmd, &log);
         }
     }
@@ -53,7 +53,10 @@ fn without_broadcast_a_daemon_gets_nothing() {
     for mode in MODES {
         let dir = ScratchDir::new("no-broadcast");
         let log = dir.file("log");
-        let mut s = Scene::start(mode, tini_s(mode, &[], &logger_then_sigrecv(&log)));
+        let mut s = Scene::start(
+            mode,
+            tini_s(mode, &args_for(&[], &logger_then_sigrecv(&log))),
+        );
         kill(s.tini, libc::SIGTERM);
         s.p.wait_line(|l| l == "sig 15");
         // tini-rs has done all its forwarding of SIGTERM by now; the marker comes after it.

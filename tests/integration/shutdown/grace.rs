@@ -5,20 +5,31 @@
 
 use std::process::Command;
 
-use super::{Then, complete_data, daemon_program, start_exiting, tini_s};
+use super::{Then, complete_data, daemon_program, start_exiting};
 use crate::harness::*;
+
+/// A program that starts a `writer` daemon and exits 7, under tini-rs with `opts`: returns
+/// tini-rs's output, the writer's PID (plain mode) with its guard, and what it wrote.
+fn writer_scene(mode: Mode, opts: &[&str]) -> (Output, i32, KillOnDrop, String) {
+    let dir = ScratchDir::new("writer");
+    let data = dir.file("data");
+    let program = daemon_program("writer", &data, Then::Exit(7));
+    let (p, writer, guard) = start_exiting(mode, tini_s(mode, &args_for(opts, &program)));
+    let out = p.finish();
+    assert_eq!(
+        out.code(),
+        7,
+        "{mode:?} {opts:?}: the program's status\n{out}"
+    );
+    (out, writer, guard, read_text(&data))
+}
 
 #[test]
 fn grace_period_lets_a_writer_finish() {
     for mode in MODES {
-        let dir = ScratchDir::new("grace-writer");
-        let data = dir.file("data");
-        let program = daemon_program("writer", &data, Then::Exit(7));
-        let (p, writer, _guard) = start_exiting(mode, tini_s(mode, &["-t", "10s"], &program));
-        let out = p.finish();
-        assert_eq!(out.code(), 7, "{mode:?}: the program's status\n{out}");
+        let (out, writer, _guard, data) = writer_scene(mode, &["-t", "10s"]);
         assert_eq!(
-            read_text(&data),
+            data,
             complete_data(),
             "{mode:?}: the writer must finish before tini-rs exits\n{out}"
         );
@@ -38,12 +49,7 @@ fn grace_period_lets_a_writer_finish() {
 #[test]
 fn without_grace_period_the_writer_is_lost() {
     for mode in MODES {
-        let dir = ScratchDir::new("nograce-writer");
-        let data = dir.file("data");
-        let program = daemon_program("writer", &data, Then::Exit(7));
-        let (p, writer, _guard) = start_exiting(mode, tini_s(mode, &[], &program));
-        let out = p.finish();
-        assert_eq!(out.code(), 7, "{mode:?}\n{out}");
+        let (out, writer, _guard, data) = writer_scene(mode, &[]);
         if mode == Mode::Plain {
             let state = proc_status(writer, "State").unwrap_or_default();
             assert!(
@@ -54,60 +60,57 @@ fn without_grace_period_the_writer_is_lost() {
         // As PID 1: when unshare returns, its child (PID 1) has exited, and a PID
         // namespace's init exits only after the kernel has killed and reaped every other
         // process in it, so the file is final.
-        assert_eq!(
-            read_text(&data),
-            "ready\n",
-            "{mode:?}: never got SIGTERM\n{out}"
-        );
+        assert_eq!(data, "ready\n", "{mode:?}: never got SIGTERM\n{out}");
     }
 }
 
-/// `cmd` runs a program that starts a TERM-ignoring daemon (a `logger`) and exits 3, under
-/// tini-rs with a 2 s grace period, `-w`, and `-e 3` when `remap`: the daemon gets SIGTERM,
-/// survives it, is SIGKILLed at the deadline and reaped before tini-rs exits with the
-/// program's (remapped) status.
-pub fn check_term_ignorer(mode: Mode, cmd: Command, remap: bool) {
-    let what = format!("{mode:?} remap={remap}");
-    let (p, stubborn, _guard) = start_exiting(mode, cmd);
-    let out = p.finish();
-    assert_eq!(out.code(), if remap { 0 } else { 3 }, "{what}\n{out}");
-    let over = out
-        .stderr
-        .find("Grace period over: sending SIGKILL")
-        .unwrap_or_else(|| panic!("{what}: no SIGKILL at the deadline\n{out}"));
-    let reaped = format!("Reaped zombie process with pid={stubborn}\n");
-    assert!(
-        out.stderr.rfind(&reaped).is_some_and(|r| r > over),
-        "{what}: tini-rs killed and reaped it before exiting\n{out}"
-    );
-    assert!(
-        !out.stderr.contains("exiting anyway"),
-        "{what}: nothing survived SIGKILL\n{out}"
-    );
-    if mode == Mode::Plain {
-        assert_eq!(proc_status(stubborn, "State"), None, "{what}\n{out}");
+/// For each mode, without and with remapping: `cmd(mode, remap, program)` runs `program`
+/// (it starts a TERM-ignoring daemon, a `logger`, and exits 3) under tini-rs with a 2 s grace
+/// period, `-w`, and 3 remapped to 0 when `remap`. The daemon gets SIGTERM, survives it, is
+/// SIGKILLed at the deadline and reaped before tini-rs exits with the program's (remapped)
+/// status.
+pub fn check_term_ignorers(cmd: impl Fn(Mode, bool, &[String]) -> Command) {
+    for mode in MODES {
+        for remap in [false, true] {
+            let what = format!("{mode:?} remap={remap}");
+            let dir = ScratchDir::new("stubborn");
+            let log = dir.file("log");
+            let program = daemon_program("logger", &log, Then::Exit(3));
+            let (p, stubborn, _guard) = start_exiting(mode, cmd(mode, remap, &program));
+            let out = p.finish();
+            assert_eq!(out.code(), if remap { 0 } else { 3 }, "{what}\n{out}");
+            assert_eq!(
+                read_text(&log),
+                "ready\nsig 15\n",
+                "{what}: it got SIGTERM first and survived it"
+            );
+            let over = out
+                .stderr
+                .find("Grace period over: sending SIGKILL")
+                .unwrap_or_else(|| panic!("{what}: no SIGKILL at the deadline\n{out}"));
+            let reaped = format!("Reaped zombie process with pid={stubborn}\n");
+            assert!(
+                out.stderr.rfind(&reaped).is_some_and(|r| r > over),
+                "{what}: tini-rs killed and reaped it before exiting\n{out}"
+            );
+            assert!(
+                !out.stderr.contains("exiting anyway"),
+                "{what}: nothing survived SIGKILL\n{out}"
+            );
+            if mode == Mode::Plain {
+                assert_eq!(proc_status(stubborn, "State"), None, "{what}\n{out}");
+            }
+        }
     }
 }
 
 #[test]
 fn a_term_ignorer_is_killed_at_the_end_of_the_grace_period() {
-    for mode in MODES {
-        for remap in [false, true] {
-            let dir = ScratchDir::new("stubborn");
-            let log = dir.file("log");
-            let program = daemon_program("logger", &log, Then::Exit(3));
-            let mut opts = vec!["-t", "2s", "-w"];
-            if remap {
-                opts.extend(["-e", "3"]);
-            }
-            check_term_ignorer(mode, tini_s(mode, &opts, &program), remap);
-            assert_eq!(
-                read_text(&log),
-                "ready\nsig 15\n",
-                "{mode:?}: it got SIGTERM first and survived it"
-            );
-        }
-    }
+    check_term_ignorers(|mode, remap, program| {
+        let remap: &[&str] = if remap { &["-e", "3"] } else { &[] };
+        let opts = [&["-t", "2s", "-w"], remap].concat();
+        tini_s(mode, &args_for(&opts, program))
+    });
 }
 
 /// With a grace period but nothing left behind, tini-rs exits with the program at once
@@ -116,7 +119,10 @@ fn a_term_ignorer_is_killed_at_the_end_of_the_grace_period() {
 fn grace_period_with_nothing_left_exits_with_the_program() {
     for mode in MODES {
         let program = ["sh", "-c", "exit 5"].map(String::from);
-        let out = run(tini_s(mode, &["-t", "30s", "-v", "-v"], &program));
+        let out = run(tini_s(
+            mode,
+            &args_for(&["-t", "30s", "-v", "-v"], &program),
+        ));
         assert_eq!(out.code(), 5, "{mode:?}\n{out}");
         assert!(
             !out.stderr.contains("grace period"),
@@ -138,7 +144,7 @@ fn grace_period_waits_with_the_sigtimedwait_timeout() {
     let log = dir.file("log");
     let trace = dir.file("trace");
     let program = daemon_program("logger", &log, Then::Exit(3));
-    let inner = tini_s(Mode::Plain, &["-t", "2s"], &program);
+    let inner = tini_s(Mode::Plain, &args_for(&["-t", "2s"], &program));
     let cmd = wrap(
         &["strace", "-o", &trace, "-e", "trace=rt_sigtimedwait"],
         &inner,

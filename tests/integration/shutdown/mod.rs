@@ -36,19 +36,6 @@ pub fn daemon_program(kind: &str, file: &str, then: Then) -> Vec<String> {
     v
 }
 
-/// `tini-rs OPTS -- PROGRAM` in `mode`, with `-s` first when plain (a subreaper, so the
-/// daemon is re-parented to tini-rs).
-pub fn tini_s(mode: Mode, opts: &[&str], program: &[String]) -> Command {
-    let mut args: Vec<&str> = Vec::new();
-    if mode == Mode::Plain {
-        args.push("-s");
-    }
-    args.extend_from_slice(opts);
-    args.push("--");
-    args.extend(program.iter().map(String::as_str));
-    tini(mode, &args)
-}
-
 /// A program that started a daemon and exits: the daemon's PID as tini-rs sees it, and a
 /// guard for it (plain mode: it may outlive tini-rs).
 pub fn start_exiting(mode: Mode, cmd: Command) -> (Proc, i32, KillOnDrop) {

@@ -60,7 +60,7 @@ pub fn wait_nothing_left(tini: i32) {
 
 /// Sends HUP, USR1 and QUIT to a pausing tini-rs and waits until it has taken them and waits
 /// again: none of them ends pause mode.
-pub fn other_signals_are_taken_and_ignored(tini: i32) {
+fn other_signals_are_taken_and_ignored(tini: i32) {
     for other in [libc::SIGHUP, libc::SIGUSR1, libc::SIGQUIT] {
         kill(tini, other);
     }
@@ -132,23 +132,31 @@ fn subreaper_reaps_a_burst_of_orphans() {
     assert_all_reaped_by_tini(&orphans, &out.stderr);
 }
 
+/// `p` runs tini-rs in pause mode (with `-w` or its variable): once it waits, it takes
+/// `orphans` orphans placed in its namespace (as PID 1) and HUP, USR1 and QUIT without
+/// stopping; `sig` then ends it with status 0, every orphan reaped by it.
+pub fn check_pause(mode: Mode, p: Proc, sig: i32, orphans: usize) {
+    let t = p.tini(mode);
+    wait_sigtimedwait(t);
+    let mut placed = Vec::new();
+    if mode == Mode::Pid1 && orphans > 0 {
+        placed = place_orphans(t, orphans);
+        wait_nothing_left(t);
+    }
+    other_signals_are_taken_and_ignored(t);
+    kill(t, sig);
+    let out = p.finish();
+    assert_eq!(out.code(), 0, "{mode:?} signal {sig}\n{out}");
+    assert!(!out.stderr.contains("won't work"), "{out}");
+    assert_all_reaped_by_tini(&placed, &out.stderr);
+}
+
 /// Exits 0 on SIGTERM and on SIGINT; other signals (HUP, USR1, QUIT) leave it running.
 #[test]
 fn exits_zero_on_sigterm_or_sigint_only() {
     for mode in MODES {
         for sig in [libc::SIGTERM, libc::SIGINT] {
-            let args: &[&str] = match mode {
-                Mode::Plain => &["-s", "--pause"],
-                Mode::Pid1 => &["--pause"],
-            };
-            let p = Proc::spawn(tini(mode, args));
-            let t = p.tini(mode);
-            wait_sigtimedwait(t);
-            other_signals_are_taken_and_ignored(t);
-            kill(t, sig);
-            let out = p.finish();
-            assert_eq!(out.code(), 0, "{mode:?} signal {sig}\n{out}");
-            assert!(!out.stderr.contains("won't work"), "{out}");
+            check_pause(mode, Proc::spawn(tini_s(mode, &["--pause"])), sig, 0);
         }
     }
 }
@@ -158,11 +166,7 @@ fn exits_zero_on_sigterm_or_sigint_only() {
 #[test]
 fn pause_with_grace_and_nothing_left_exits_at_once() {
     for mode in MODES {
-        let mut args = vec!["-t", "20s", "--pause"];
-        if mode == Mode::Plain {
-            args.insert(0, "-s");
-        }
-        let p = Proc::spawn(tini(mode, &args));
+        let p = Proc::spawn(tini_s(mode, &["-t", "20s", "--pause"]));
         let t = p.tini(mode);
         wait_sigtimedwait(t);
         kill(t, libc::SIGTERM);

@@ -3,14 +3,13 @@
 //! The program is `sigrecv`, which reports every signal it gets with its number. (Bad rules
 //! are usage errors: `cli`.)
 
-use super::tini_s;
 use crate::harness::*;
 
 /// Starts tini-rs (`-s` as a subreaper) with `opts` and `env`, running `sigrecv`, which exits
 /// 0 after reporting `exit_on`; returns it and tini-rs's PID once the program is ready.
 fn start(mode: Mode, opts: &[&str], env: &[(&str, &str)], exit_on: i32) -> (Proc, i32) {
     let program = helper(&["sigrecv", "--exit-on", &exit_on.to_string()]);
-    let mut cmd = tini_s(mode, opts, &program);
+    let mut cmd = tini_s(mode, &args_for(opts, &program));
     cmd.envs(env.iter().copied());
     let mut p = Proc::spawn(cmd);
     p.wait_prefix("ready ");
