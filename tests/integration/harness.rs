@@ -58,6 +58,10 @@ pub enum Mode {
     Plain,
     /// PID 1 of a new PID namespace (`unshare --pid --fork --mount-proc --kill-child`).
     Pid1,
+    /// A plain process too, but inside a new PID namespace whose PID 1 is a shell: for the
+    /// subreaper tests that make hundreds of processes, which must not run on the bare
+    /// machine. Not in [`MODES`].
+    InNamespace,
 }
 
 pub const MODES: [Mode; 2] = [Mode::Plain, Mode::Pid1];
@@ -92,10 +96,14 @@ pub fn in_mode<S: AsRef<OsStr>>(mode: Mode, argv: &[S]) -> Command {
     let (first, rest) = argv.split_first().expect("a program");
     let mut c = match mode {
         Mode::Plain => Command::new(first),
-        Mode::Pid1 => {
+        Mode::Pid1 | Mode::InNamespace => {
             let mut c = Command::new(which("unshare"));
-            c.args(["--pid", "--fork", "--mount-proc", "--kill-child", "--"])
-                .arg(first);
+            c.args(["--pid", "--fork", "--mount-proc", "--kill-child", "--"]);
+            if mode == Mode::InNamespace {
+                // The shell waits for its command (no exec: a command follows it).
+                c.args(["sh", "-c", "\"$@\"; exit $?", "sh"]);
+            }
+            c.arg(first);
             c
         }
     };
@@ -115,8 +123,8 @@ pub fn tini(mode: Mode, args: &[&str]) -> Command {
 /// re-parented to it as they are to PID 1.
 pub fn tini_s(mode: Mode, args: &[&str]) -> Command {
     match mode {
-        Mode::Plain => tini(mode, &[&["-s"], args].concat()),
         Mode::Pid1 => tini(mode, args),
+        Mode::Plain | Mode::InNamespace => tini(mode, &[&["-s"], args].concat()),
     }
 }
 
@@ -273,12 +281,13 @@ impl Proc {
     }
 
     /// tini-rs's PID as seen from here: the process itself when plain (a wrapper that set
-    /// something up has exec'd it by the time a test asks), else unshare's child once it has
-    /// exec'd tini-rs.
+    /// something up has exec'd it by the time a test asks), else unshare's child (or the
+    /// child of the namespace's shell) once it has exec'd tini-rs.
     pub fn tini(&self, mode: Mode) -> i32 {
         match mode {
             Mode::Plain => self.pid(),
             Mode::Pid1 => tini_under(self.pid()),
+            Mode::InNamespace => tini_under(only_child(self.pid())),
         }
     }
 
@@ -440,7 +449,7 @@ impl KillOnDrop {
     pub fn if_plain(mode: Mode, pids: &[i32]) -> KillOnDrop {
         match mode {
             Mode::Plain => KillOnDrop::new(pids),
-            Mode::Pid1 => KillOnDrop::default(),
+            Mode::Pid1 | Mode::InNamespace => KillOnDrop::default(),
         }
     }
 

@@ -85,7 +85,7 @@ fn program_that_blocks_and_ignores_everything() {
         assert!(p.child.try_wait().unwrap().is_none(), "tini-rs left");
         assert!(alive(prog), "program left");
         match mode {
-            Mode::Plain => {
+            Mode::Plain | Mode::InNamespace => {
                 // Only SIGKILL from outside ends it; tini-rs reports 128+9.
                 kill(prog, libc::SIGKILL);
                 let out = p.finish();

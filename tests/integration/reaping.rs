@@ -50,8 +50,8 @@ fn a_burst_of_1200_orphans_is_reaped_as_pid1() {
 
 #[test]
 fn orphans_are_reaped_by_a_subreaper_without_pid1() {
-    burst(Mode::Plain, &["-s"], &[], 200);
-    burst(Mode::Plain, &[], &[("TINI_SUBREAPER", "")], 200);
+    burst(Mode::InNamespace, &["-s"], &[], 200);
+    burst(Mode::InNamespace, &[], &[("TINI_SUBREAPER", "")], 200);
 }
 
 #[test]
@@ -69,10 +69,10 @@ fn exit_after_the_whole_drain(mode: Mode, args: &[&str], n: usize) {
     let mut stdin = p.child.stdin.take().unwrap();
     let ready = p.wait_prefix("ready ");
     let tini_pid = p.tini(mode);
-    // The program's real PID (inside the namespace it is 2).
+    // The program's PID as seen from here (it reports the one of its namespace).
     let program = match mode {
         Mode::Plain => numbers(&ready)[0],
-        Mode::Pid1 => host_pid_of(tini_pid, 2),
+        Mode::Pid1 | Mode::InNamespace => host_pid_of(tini_pid, numbers(&ready)[0]),
     };
     let _guard = KillOnDrop::new(&[tini_pid, program]);
     assert_eq!(p.wait_prefix("orphans "), format!("orphans {n}"));
@@ -99,7 +99,7 @@ fn exit_after_the_whole_drain(mode: Mode, args: &[&str], n: usize) {
 
 #[test]
 fn exits_with_the_main_status_after_the_drain_that_reaped_it() {
-    exit_after_the_whole_drain(Mode::Plain, &["-s"], 100);
+    exit_after_the_whole_drain(Mode::InNamespace, &["-s"], 100);
     exit_after_the_whole_drain(Mode::Pid1, &[], 300);
 }
 
@@ -158,8 +158,8 @@ fn a_daemon_of_a_program_that_exits_at_once_is_reparented_as_expected() {
         assert_eq!(out.code(), 9, "{mode:?} {opts:?}\n{out}");
         match (mode, opts.is_empty()) {
             (Mode::Pid1, _) => assert_eq!(ppid, 1, "{d:?}"),
-            (Mode::Plain, false) => assert_eq!(ppid, t, "re-parented to tini-rs -s: {d:?}"),
-            (Mode::Plain, true) => assert_ne!(ppid, t, "{d:?}"),
+            (_, false) => assert_eq!(ppid, t, "re-parented to tini-rs -s: {d:?}"),
+            (_, true) => assert_ne!(ppid, t, "{d:?}"),
         }
         if mode == Mode::Plain {
             // The daemon outlives tini-rs here (it is not PID 1): it is still there.
@@ -203,7 +203,7 @@ fn w_reports_each_reaped_orphan() {
         let (out, orphan) = reap_one_orphan(mode, args, env);
         let pid = match mode {
             Mode::Pid1 => 1,
-            Mode::Plain => logged_pid(&out.stderr),
+            Mode::Plain | Mode::InNamespace => logged_pid(&out.stderr),
         };
         let lines = log_lines(&out.stderr, pid);
         let want = format!("[WARN  tini-rs ({pid})] Reaped zombie process with pid={orphan}");

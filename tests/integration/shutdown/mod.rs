@@ -68,7 +68,7 @@ impl Scene {
         let tini = p.tini(mode);
         let daemon = match mode {
             Mode::Plain => d[0],
-            Mode::Pid1 => host_pid_of(tini, d[0]),
+            Mode::Pid1 | Mode::InNamespace => host_pid_of(tini, d[0]),
         };
         assert_eq!(
             proc_status(daemon, "PPid"),

@@ -99,22 +99,9 @@ fn subreaper_reaps_a_burst_of_orphans() {
     // until tini-rs is in its wait loop (so it is a subreaper by then), then leaves its burst.
     let inner = r#""$0" "$1" orphans "$2" --wait-parent & exec "$3" -s -w --pause"#;
     let (helper_py, burst) = (helper_path(), BURST.to_string());
-    let argv: [&str; 11] = [
-        "sh",
-        "-c",
-        r#""$@"; exit $?"#,
-        "sh",
-        "sh",
-        "-c",
-        inner,
-        python(),
-        &helper_py,
-        &burst,
-        bin(),
-    ];
-    let mut p = Proc::spawn(in_mode(Mode::Pid1, &argv));
-    let outer = only_child(p.pid());
-    let t = tini_under(outer);
+    let argv = ["sh", "-c", inner, python(), &helper_py, &burst, bin()];
+    let mut p = Proc::spawn(in_mode(Mode::InNamespace, &argv));
+    let t = p.tini(Mode::InNamespace);
     let mut orphans = Vec::new();
     loop {
         let l = p.wait_line(|l| l.starts_with("orphan ") || l == "done");
