@@ -1,6 +1,7 @@
 //! The command line as users and Docker see it: every bad input (options and environment) is
 //! a one-line message plus the usage line on stderr, exit 1, and no program run; `--version`,
-//! `-h`, `-l`; POSIX parsing (options after the program belong to the program). Each case runs
+//! `-h`, `-l`; POSIX parsing (options after the program belong to the program) and tini's getopt
+//! habits (repeated switches, `-h` anywhere among the options). Each case runs
 //! both as a plain process and as PID 1.
 
 use crate::harness::*;
@@ -151,9 +152,41 @@ fn bad_environment_values() {
         &[("TINI_REWRITE", "x")],
         "rewrite rule 'x'",
     );
-    // Docker's `--init` always passes a CMD, so `TINI_PAUSE` cannot go with it: a usage
-    // error rather than silently running the CMD or ignoring it.
-    assert_usage_error(&["--", "PROG"], &[("TINI_PAUSE", "")], "pause");
+}
+
+/// getopt habits: a repeated switch is accepted (`-s -s`, `-vswss`, `-g -g`, `-w -w`), `-h`
+/// prints the help and exits 0 wherever it stands among the options, `-l` inside a cluster
+/// prints the licence.
+#[test]
+fn tinis_command_line_habits() {
+    for args in [
+        &["-s", "-s"][..],
+        &["-vswss"],
+        &["-g", "-g"],
+        &["-w", "-w"],
+        &["-p", "INT", "-p", "HUP"],
+    ] {
+        let out = run(tini(
+            Mode::Plain,
+            &[args, &["--", "sh", "-c", "exit 7"]].concat(),
+        ));
+        assert_eq!(out.code(), 7, "{args:?}\n{out}");
+    }
+    for args in [
+        &["-h"][..],
+        &["-v", "-h"],
+        &["-vh"],
+        &["-s", "-h", "--", "true"],
+        &["-e", "3", "-h", "true"],
+        &["-t", "5s", "-h"],
+    ] {
+        let out = run(tini(Mode::Plain, args));
+        assert_eq!(out.code(), 0, "{args:?}\n{out}");
+        assert!(out.stdout.starts_with("Usage: tini-rs"), "{args:?}\n{out}");
+    }
+    let out = run(tini(Mode::Plain, &["-vslss", "true"]));
+    assert_eq!(out.code(), 0, "{out}");
+    assert!(out.stdout.contains("MIT"), "{out}");
 }
 
 #[test]

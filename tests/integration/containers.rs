@@ -103,6 +103,21 @@ fn rewrite_env() {
     }
 }
 
+/// Docker's `--init` always passes a CMD, and an image's `TINI_PAUSE` cannot be unset by
+/// `docker run`: the command line wins, so the CMD runs and its status comes back.
+#[test]
+fn pause_env_with_a_cmd_runs_the_cmd() {
+    let dir = ScratchDir::new("docker-pause-cmd");
+    let marker = dir.file("ran");
+    for mode in MODES {
+        let _ = std::fs::remove_file(&marker);
+        let script = format!("touch {marker}; exit 6");
+        let out = run(docker(mode, &[("TINI_PAUSE", "")], &["sh", "-c", &script]));
+        assert_eq!(out.code(), 6, "{mode:?}\n{out}");
+        assert!(std::fs::metadata(&marker).is_ok(), "{mode:?}: the CMD ran");
+    }
+}
+
 /// `TINI_PAUSE` (set, empty or not) with `tini-rs --` and no CMD (an image whose ENTRYPOINT
 /// is `["/tini-rs", "--"]` and that has no CMD): pause mode; it reaps orphans placed in its
 /// namespace, takes HUP, USR1 and QUIT without stopping, and exits 0 on SIGTERM or SIGINT.

@@ -1,7 +1,10 @@
 //! The exit-code table of DESIGN.md §2, row by row, as a plain process and as PID 1: the
 //! program's status, 128+N when it is killed by a signal (its own or a forwarded one), 127 /
-//! 126 / 1 for exec failures with exactly one line `exec PROG failed: <reason>`, and `-e` /
-//! `TINI_REMAP_EXIT` remapping of each.
+//! 126 / 1 for exec failures with exactly one line `exec PROG failed: <reason>` (every case,
+//! PATH rules included, compared with tini's own exit code), and `-e` / `TINI_REMAP_EXIT`
+//! remapping of each.
+
+use std::path::Path;
 
 use crate::harness::*;
 
@@ -219,52 +222,68 @@ fn arguments_too_big_for_exec_are_e2big_and_1() {
     }
 }
 
-/// What a `binfmt_misc` handler registered on this machine would run instead of the kernel
-/// refusing it: a test must not assume a foreign ELF file cannot execute (qemu-user-static
-/// registers handlers for the other architectures).
-fn binfmt_handler_for(file: &[u8]) -> Option<String> {
-    let entries = std::fs::read_dir("/proc/sys/fs/binfmt_misc").ok()?;
-    let hex = |s: &str| -> Vec<u8> {
-        (0..s.len() / 2)
-            .filter_map(|i| u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok())
-            .collect()
+/// `init -s -- prog` in `mode`, in `dir`, with `path` as PATH (None: PATH unset).
+fn exec_with(init: &str, mode: Mode, prog: &str, dir: &Path, path: Option<&str>) -> Output {
+    let mut c = in_mode(mode, &[init, "-s", "--", prog]);
+    c.current_dir(dir);
+    match path {
+        Some(p) => c.env("PATH", p),
+        None => c.env_remove("PATH"),
     };
-    entries.flatten().find_map(|e| {
-        let text = std::fs::read_to_string(e.path()).ok()?;
-        let field = |name: &str| text.lines().find_map(|l| l.strip_prefix(name));
-        let magic = hex(field("magic ")?);
-        let mask = field("mask ").map_or_else(|| vec![0xff; magic.len()], hex);
-        let offset: usize = field("offset ").and_then(|o| o.parse().ok()).unwrap_or(0);
-        let hit = text.starts_with("enabled")
-            && magic
-                .iter()
-                .zip(&mask)
-                .enumerate()
-                .all(|(i, (m, k))| file.get(offset + i).is_some_and(|b| b & k == m & k));
-        hit.then(|| e.path().to_string_lossy().into_owned())
-    })
+    run(c)
 }
 
-/// A file the kernel refuses with ENOEXEC (an ELF for another machine, a truncated ELF) is
-/// 126 and "Exec format error", never run through a shell (no "Syntax error").
+/// Spawning is glibc's `execvp`, as in tini: for every way an exec can go wrong, or go
+/// through PATH, tini-rs exits with the code tini exits with. The codes tini gives are
+/// also pinned where they do not depend on the machine: ENOTDIR and ELOOP give 1, a file
+/// found through an empty PATH entry runs from the current directory. An ELF for another
+/// machine and a truncated one are compared with tini only: glibc runs a file the kernel
+/// refuses with ENOEXEC through /bin/sh, and a registered binfmt handler may even run the
+/// foreign one.
 #[test]
-fn a_binary_the_kernel_cannot_load_is_126_not_a_shell_error() {
-    let d = ScratchDir::new("enoexec");
+fn exec_failures_and_path_rules_are_tinis() {
+    let d = ScratchDir::new("exec-like-tini");
     let elf = std::fs::read("/bin/true").unwrap();
-    assert_eq!(&elf[..4], b"\x7fELF");
     let mut arm = elf.clone();
     // e_machine (offset 18, little-endian) = EM_AARCH64 (183).
     arm[18..20].copy_from_slice(&183u16.to_le_bytes());
-    let mut cases = vec![d.write("true-truncated", &elf[..100], 0o755)];
-    match binfmt_handler_for(&arm) {
-        None => cases.push(d.write("true-aarch64", &arm, 0o755)),
-        Some(h) => eprintln!("{h} runs aarch64 ELF files here: only the truncated one is tried"),
-    }
+    d.write("foreign", &arm, 0o755);
+    d.write("truncated", &elf[..100], 0o755);
+    d.write("plain", b"exit 4\n", 0o755);
+    d.write("noexec", b"#!/bin/sh\nexit 0\n", 0o644);
+    std::os::unix::fs::symlink("loop-b", d.path().join("loop-a")).unwrap();
+    std::os::unix::fs::symlink("loop-a", d.path().join("loop-b")).unwrap();
+    let with_dir = format!("/nonexistent:{}", d.path().to_string_lossy());
+    // (program, PATH, the code when it does not depend on the machine)
+    let cases: &[(&str, Option<&str>, Option<i32>)] = &[
+        ("/etc/passwd/x", Some("/bin"), Some(1)),
+        ("./loop-a", Some("/bin"), Some(1)),
+        ("./missing", Some("/bin"), Some(127)),
+        (".", Some("/bin"), Some(126)),
+        ("./noexec", Some("/bin"), Some(126)),
+        ("./plain", Some("/bin"), Some(4)),
+        ("plain", Some(":/nonexistent"), Some(4)),
+        ("plain", Some(&with_dir), Some(4)),
+        ("noexec", Some(&with_dir), Some(126)),
+        ("true", None, Some(0)),
+        ("no-such-program-tini-rs", None, Some(127)),
+        ("./foreign", Some("/bin"), None),
+        ("./truncated", Some("/bin"), None),
+    ];
+    let reference = reference_tini();
     for mode in MODES {
-        for p in &cases {
-            let out = go(mode, &["--", p]);
-            assert_exec_failure(&out, 126, p, "Exec format error");
-            assert!(!out.stderr.contains("Syntax error"), "{out}");
+        for (prog, path, want) in cases {
+            let ours = exec_with(bin(), mode, prog, d.path(), *path);
+            let theirs = exec_with(reference, mode, prog, d.path(), *path);
+            let what = format!("{mode:?} {prog} PATH={path:?}");
+            assert_eq!(
+                ours.status.code(),
+                theirs.status.code(),
+                "{what}: tini-rs vs tini\n{ours}\n{theirs}"
+            );
+            if let Some(code) = want {
+                assert_eq!(ours.code(), *code, "{what}\n{ours}");
+            }
         }
     }
 }

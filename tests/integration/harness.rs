@@ -75,6 +75,14 @@ pub fn clear_tini_env(cmd: &mut Command) {
     }
 }
 
+/// Debian's tini (installed by `.ci/run`): the reference for what tini really does.
+pub fn reference_tini() -> &'static str {
+    ["/usr/bin/tini-static", "/usr/bin/tini"]
+        .into_iter()
+        .find(|p| Path::new(p).is_file())
+        .expect("Debian's tini package (apt-get install tini)")
+}
+
 /// The full path of `prog` in the test's own PATH (a test may give the command another
 /// PATH, which `Command` would then search).
 pub fn which(prog: &str) -> String {

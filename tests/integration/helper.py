@@ -52,11 +52,16 @@ Callers (they exec CMD):
         every signal at its default action, then the listed ones ignored / blocked; every fd
         above 2 closed but the --keep-fd ones (on /dev/null); fd 0 closed with --close-stdin.
   subreaper set|unset -- CMD..   set PR_SET_CHILD_SUBREAPER (or not), then exec.
+  parent-death INIT SIGNAL
+        as a subreaper, start a middle process that runs `INIT -s -p SIGNAL -- sh -c
+        'echo up; exec sleep 1000'` and exits once it is up; print how INIT then ends
+        (`signal N`, `exit N`, `still running`), and kill what is left of our children.
 """
 import ctypes
 import errno
 import os
 import platform
+import resource
 import signal
 import subprocess
 import sys
@@ -560,6 +565,46 @@ def subreaper(args):
     os.execv(cmd[0], cmd)
 
 
+def parent_death(args):
+    init, sig = args
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    r, w = os.pipe()
+    middle = os.fork()
+    if middle == 0:
+        pid = os.fork()
+        if pid == 0:
+            os.dup2(w, 1)
+            os.execv(init, [init, "-s", "-p", sig, "--", "sh", "-c", "echo up; exec sleep 1000"])
+        os.read(r, 3)
+        os._exit(0)
+    os.waitpid(middle, 0)
+    end = time.monotonic() + DEADLINE / 2
+    while True:
+        pid, status = os.waitpid(-1, os.WNOHANG)
+        if pid != 0:
+            if os.WIFSIGNALED(status):
+                say("signal %d" % os.WTERMSIG(status))
+            elif os.WIFEXITED(status):
+                say("exit %d" % os.WEXITSTATUS(status))
+            break
+        if time.monotonic() > end:
+            say("still running")
+            break
+        time.sleep(0.01)
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != me:
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    if f.read().rsplit(")", 1)[1].split()[1] == str(me):
+                        os.kill(int(entry), signal.SIGKILL)
+                        os.waitpid(int(entry), 0)
+            except (OSError, IndexError, ChildProcessError):
+                pass
+    return 0
+
+
 MODES = {
     "sigrecv": sigrecv,
     "daemon": daemon,
@@ -577,6 +622,7 @@ MODES = {
     "fds": fds,
     "stage": stage,
     "subreaper": subreaper,
+    "parent-death": parent_death,
 }
 
 

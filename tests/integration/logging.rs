@@ -1,7 +1,8 @@
 //! What tini-rs says, and where: the not-PID-1 warning exactly when it is accurate (not as
 //! PID 1, not as a subreaper however it became one, once per init when nested), the `-v`
-//! levels and `TINI_VERBOSITY` (read as tini reads it), and the
-//! `[LEVEL tini-rs (PID)] message` line format on stderr, never stdout.
+//! levels and `TINI_VERBOSITY` (read as tini reads it; `-v` wins), each level adding output,
+//! and the `[LEVEL tini-rs (PID)] message` line format on stderr, never stdout, whatever
+//! stderr is (file, FIFO, socket, terminal, /dev/null).
 
 use crate::harness::*;
 
@@ -169,21 +170,26 @@ fn signal_exit_is_logged_at_info() {
     );
 }
 
-/// `TINI_VERBOSITY` replaces the `-v` count. It is read as tini reads it (atoi): a value that
-/// is not a number means 0 (errors only), so an image that sets `TINI_VERBOSITY=` still
-/// starts, with no warning; errors still show at 0.
+/// `TINI_VERBOSITY` sets the level unless `-v` is given (the command line wins). It is read as
+/// tini reads it (atoi): a value that is not a number means 0 (errors only), so an image that
+/// sets `TINI_VERBOSITY=` still starts, with no warning; errors still show at 0.
 #[test]
-fn tini_verbosity_replaces_v_and_zero_or_junk_hides_the_warning() {
+fn tini_verbosity_sets_the_level_unless_v_is_given() {
     for value in ["0", "", "loud", "-1"] {
-        for args in [&[][..], &["-vvv"][..]] {
-            let mut all: Vec<&str> = args.to_vec();
-            all.extend(["--", "sh", "-c", "exit 3"]);
-            let mut cmd = tini(Mode::Plain, &all);
-            cmd.env("TINI_VERBOSITY", value);
-            let out = run(cmd);
-            assert_eq!(out.code(), 3, "{value:?} {args:?}\n{out}");
-            assert_eq!(out.stderr, "", "{value:?} {args:?}\n{out}");
-        }
+        let mut cmd = tini(Mode::Plain, &["--", "sh", "-c", "exit 3"]);
+        cmd.env("TINI_VERBOSITY", value);
+        let out = run(cmd);
+        assert_eq!(out.code(), 3, "{value:?}\n{out}");
+        assert_eq!(
+            out.stderr, "",
+            "{value:?}: the not-PID-1 warning hidden\n{out}"
+        );
+        // -vvv beats the variable.
+        let mut cmd = tini(Mode::Plain, &["-vvv", "--", "sh", "-c", "exit 3"]);
+        cmd.env("TINI_VERBOSITY", value);
+        let out = run(cmd);
+        assert_eq!(out.code(), 3, "{value:?}\n{out}");
+        assert!(out.stderr.contains("[DEBUG "), "{value:?}\n{out}");
     }
     let mut cmd = tini(Mode::Plain, &["--", "/nonexistent/tini-rs-test"]);
     cmd.env("TINI_VERBOSITY", "0");
@@ -214,4 +220,101 @@ fn log_lines_go_to_stderr_only_with_the_right_pid() {
             assert!(lines[0].contains(WARNING), "{out}");
         }
     }
+}
+
+/// Each `-v` adds output: -v INFO, -vv DEBUG, -vvv TRACE lines (the subreaper registration,
+/// drains that found nothing) that -vv does not show; `TINI_VERBOSITY=4` is -vvv.
+#[test]
+fn each_v_adds_output() {
+    let tags = ["[WARN ", "[INFO ", "[DEBUG ", "[TRACE "];
+    for mode in MODES {
+        let mut last = 0;
+        for (i, v) in ["", "-v", "-vv", "-vvv"].into_iter().enumerate() {
+            let level: &[&str] = if v.is_empty() { &[] } else { &[v] };
+            let args = [&["-s"], level, &["--", "sh", "-c", "exit 0"]].concat();
+            let out = run(tini(mode, &args));
+            assert_eq!(out.code(), 0, "{mode:?} {v}\n{out}");
+            let n = out.stderr.lines().count();
+            assert!(n > last || i == 0, "{mode:?} {v} adds nothing\n{out}");
+            if i > 0 {
+                assert!(out.stderr.contains(tags[i]), "{mode:?} {v}\n{out}");
+            }
+            if let Some(next) = tags.get(i + 1) {
+                assert!(!out.stderr.contains(next), "{mode:?} {v}\n{out}");
+            }
+            last = n;
+        }
+        let mut c = tini(mode, &["-s", "--", "sh", "-c", "exit 0"]);
+        c.env("TINI_VERBOSITY", "4");
+        let out = run(c);
+        assert!(out.stderr.contains("[TRACE "), "{mode:?}\n{out}");
+    }
+}
+
+/// Log lines still arrive whatever stderr is: a file (appended to where the program writes),
+/// a FIFO, a socket, a terminal; with /dev/null nothing breaks.
+#[test]
+fn log_lines_reach_every_kind_of_stderr() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let dir = ScratchDir::new("stderr-kinds");
+    let want = "Spawned child process 'sh'";
+    // `sh -c 'exit N'` under tini-rs with `args` and `stderr`: its status.
+    let status = |mode: Mode, args: &[&str], stderr: Stdio| {
+        let mut c = tini(mode, args);
+        c.stdin(Stdio::null()).stdout(Stdio::null()).stderr(stderr);
+        c.status().unwrap().code()
+    };
+    for mode in MODES {
+        // A regular file, shared with the program: both lines are there, none overwritten.
+        let path = dir.file("log");
+        std::fs::write(&path, "").unwrap();
+        let f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        let args = ["-v", "--", "sh", "-c", "echo from-program >&2; exit 3"];
+        assert_eq!(status(mode, &args, f.into()), Some(3), "{mode:?}");
+        let text = read_text(&path);
+        assert!(
+            text.contains(want) && text.contains("from-program\n"),
+            "{text}"
+        );
+        // /dev/null.
+        let args = ["-vvv", "--", "sh", "-c", "exit 4"];
+        assert_eq!(status(mode, &args, Stdio::null()), Some(4), "{mode:?}");
+        // A socket.
+        let (mut mine, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        let args = ["-v", "--", "sh", "-c", "exit 5"];
+        let theirs = std::os::fd::OwnedFd::from(theirs);
+        assert_eq!(status(mode, &args, theirs.into()), Some(5), "{mode:?}");
+        let mut got = String::new();
+        mine.read_to_string(&mut got).unwrap();
+        assert!(got.contains(want), "{mode:?} socket: {got:?}");
+        // A FIFO.
+        let fifo = dir.file("fifo");
+        let _ = std::fs::remove_file(&fifo);
+        let mk = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(mk.success());
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+        };
+        let w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+        let args = ["-v", "--", "sh", "-c", "exit 6"];
+        assert_eq!(status(mode, &args, w.into()), Some(6), "{mode:?}");
+        let got = reader.join().unwrap();
+        assert!(got.contains(want), "{mode:?} FIFO: {got:?}");
+    }
+    // A terminal: `script` gives tini-rs a pseudo-terminal as its stdio.
+    let line = format!("{} -v -- sh -c 'exit 7'", bin());
+    let out = run(in_mode(
+        Mode::Plain,
+        &["script", "-qec", &line, "/dev/null"],
+    ));
+    assert_eq!(out.code(), 7, "{out}");
+    assert!(out.stdout.contains(want), "terminal:\n{out}");
 }

@@ -2,7 +2,9 @@
 //! forwardable signal (standard and real-time) reaches the program with its own number;
 //! SIGCHLD, SIGTTIN and SIGTTOU do not; group delivery reaches the program's whole process
 //! group (and a program that left its group), child-only delivery only the program; a stopped
-//! program is not an exited one; the parent-death signal (`-p`); tini-rs installs no handler.
+//! program is not an exited one; the command line's `-c` beats an image's delivery variables;
+//! the parent-death signal (`-p`) ends tini-rs as it ends tini; tini-rs is single-threaded
+//! and installs no handler.
 //!
 //! The program is helper.py's `sigrecv`, which blocks every signal and reports each one as
 //! `sig N` in the order it takes them. Negative assertions use a marker signal sent after the
@@ -250,6 +252,37 @@ fn child_only_delivery_does_not_reach_the_grandchild() {
     }
 }
 
+/// The command line wins over the environment: with an image's `TINI_KILL_PROCESS_GROUP`
+/// (and even `TINI_BROADCAST`) set, `-c` runs and delivers to the program only.
+#[test]
+fn child_only_option_beats_the_images_variables() {
+    let program = "sh -c 'trap \"echo helper-got-usr1\" USR1; echo helper; \
+                   while :; do sleep 0.05; done' & \
+                   trap 'echo main-got-usr1; kill $!; exit 0' USR1; echo ready; \
+                   while :; do sleep 0.05; done";
+    for mode in MODES {
+        for vars in [
+            &[("TINI_KILL_PROCESS_GROUP", "1")][..],
+            &[("TINI_KILL_PROCESS_GROUP", ""), ("TINI_BROADCAST", "1")],
+        ] {
+            let mut c = tini(mode, &["-s", "-c", "--", "sh", "-c", program]);
+            c.stdin(Stdio::null()).envs(vars.iter().copied());
+            let mut p = Proc::spawn(c);
+            let mut up = std::collections::HashSet::new();
+            while up.len() < 2 {
+                up.insert(p.wait_line(|l| l == "ready" || l == "helper"));
+            }
+            let t = p.tini(mode);
+            wait_sigtimedwait(t);
+            kill(t, SIGUSR1);
+            let out = p.finish();
+            assert_eq!(out.code(), 0, "{mode:?} {vars:?}\n{out}");
+            assert!(out.stdout.contains("main-got-usr1"), "{mode:?}\n{out}");
+            assert!(!out.stdout.contains("helper-got-usr1"), "{mode:?}\n{out}");
+        }
+    }
+}
+
 /// A program that moved into another process group still gets every signal, whatever the
 /// delivery; group delivery finds the program's old group empty (ESRCH, logged at debug
 /// only, never a warning).
@@ -393,9 +426,39 @@ fn parent_death_signal_reaches_the_program_as_pid1() {
     poll_until("tini-rs to exit", || (!alive(tini_pid)).then_some(()));
 }
 
+/// How `init -p SIGNAL` ends when its parent dies (helper.py `parent-death`).
+fn fate_after_parent_death(init: &str, sig: &str) -> String {
+    let out = run(in_mode(Mode::Plain, &helper(&["parent-death", init, sig])));
+    out.stdout.lines().next().unwrap_or("").to_string()
+}
+
+/// `-p` takes every name tini takes, SIGKILL, SIGSTOP and the fault signals included; when
+/// the parent dies, tini-rs ends as tini does (a fault signal kills it; a forwardable one is
+/// passed on, so the program's status comes back).
+#[test]
+fn parent_death_signal_ends_tini_rs_as_it_ends_tini() {
+    for (sig, want) in [
+        ("SIGSEGV", "signal 11"),
+        ("SIGKILL", "signal 9"),
+        ("SIGTERM", "exit 143"),
+    ] {
+        let ours = fate_after_parent_death(bin(), sig);
+        let theirs = fate_after_parent_death(reference_tini(), sig);
+        assert_eq!(ours, want, "tini-rs -p {sig}");
+        assert_eq!(ours, theirs, "tini-rs vs tini, -p {sig}");
+    }
+    // Accepted on the command line, as tini accepts them.
+    for sig in [
+        "SIGSTOP", "SIGTTIN", "SIGCHLD", "SIGSYS", "SIGABRT", "SIGTRAP",
+    ] {
+        let out = run(tini(Mode::Plain, &["-p", sig, "--", "true"]));
+        assert_eq!(out.code(), 0, "-p {sig}\n{out}");
+    }
+}
+
 /// tini-rs catches no signal (SigCgt is empty), with logging on and after a signal was
-/// forwarded: a signal that reaches the program's side before its exec can only take its
-/// default action, never run code of tini-rs's.
+/// forwarded: every signal it handles is blocked and taken with `sigtimedwait`, and the
+/// program inherits no handler of ours.
 #[test]
 fn tini_rs_installs_no_signal_handler() {
     for mode in MODES {
@@ -421,29 +484,21 @@ fn tini_rs_installs_no_signal_handler() {
     }
 }
 
-/// Once the program has run a moment, tini-rs drops its start-up code from memory (it is
-/// never run again): its resident set shrinks well below its peak, and the loop keeps working
-/// on the pages it faults back in: signals are still forwarded and the status comes back.
+/// tini-rs runs single-threaded, at start and in the loop: its `fork` relies on it (the
+/// child may allocate and log only because no other thread can hold a lock).
 #[test]
-fn start_up_code_is_released_and_the_loop_still_works() {
+fn tini_rs_runs_single_threaded() {
     for mode in MODES {
-        let program = "trap 'exit 9' USR1; echo ready; while :; do sleep 0.05; done";
-        let mut c = tini(mode, &["-vvv", "--", "sh", "-c", program]);
+        let program = "trap 'exit 4' USR2; echo ready; while :; do sleep 0.05; done";
+        let mut c = tini(mode, &["-vvvv", "--", "sh", "-c", program]);
         c.stdin(Stdio::null());
         let mut p = Proc::spawn(c);
         p.wait_prefix("ready");
-        let target = p.tini(mode);
-        let (rss, hwm) = poll_until("the code pages to be released", || {
-            let (rss, hwm) = (kib(target, "VmRSS"), kib(target, "VmHWM"));
-            (rss + 256 < hwm).then_some((rss, hwm))
-        });
-        kill(target, SIGUSR1);
+        let t = p.tini(mode);
+        wait_sigtimedwait(t);
+        assert_eq!(proc_status(t, "Threads").as_deref(), Some("1"), "{mode:?}");
+        kill(t, SIGUSR2);
         let out = p.finish();
-        assert_eq!(
-            out.code(),
-            9,
-            "{mode:?} (VmRSS {rss} KiB, peak {hwm} KiB)\n{out}"
-        );
-        assert!(out.stderr.contains("Released "), "{mode:?}\n{out}");
+        assert_eq!(out.code(), 4, "{mode:?}\n{out}");
     }
 }

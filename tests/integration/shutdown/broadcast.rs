@@ -1,11 +1,12 @@
 //! Broadcast delivery (`-a`/`--broadcast`): forwarded signals reach every process tini-rs is
 //! responsible for, so a daemon the program started (double-forked into its own session,
 //! re-parented to tini-rs, not in the program's process group) gets the SIGTERM of
-//! `docker stop` too. Without it, the daemon gets nothing.
+//! `docker stop` too, through pidfds; a shell entered from outside (`docker exec`) does not.
+//! Without it, the daemon gets nothing.
 
-use std::process::Command;
+use std::process::{Command, Stdio};
 
-use super::{Scene, Then, daemon_program, wait_file_line};
+use super::{Scene, Then, daemon_program, traced, wait_file_line};
 use crate::harness::*;
 
 /// A signal the daemon is sent directly as a marker. Its number is above SIGTERM's, so a
@@ -73,4 +74,59 @@ fn without_broadcast_a_daemon_gets_nothing() {
             assert_eq!(read_text(&log), format!("ready\nsig {MARKER}\n"));
         }
     }
+}
+
+/// A shell entered into the container from outside (as `docker exec` or `nsenter` do: its
+/// parent is not in the namespace) is not ours: `-a` delivers to the program and its
+/// descendants, never to it.
+#[test]
+fn broadcast_spares_a_shell_entered_from_outside() {
+    let program = "trap 'echo got-hup' HUP; echo ready; while :; do sleep 0.05; done";
+    let mut c = tini(Mode::Pid1, &["-a", "--", "sh", "-c", program]);
+    c.stdin(Stdio::null());
+    let mut p = Proc::spawn(c);
+    p.wait_prefix("ready");
+    let t = p.tini(Mode::Pid1);
+    let shell = "trap 'echo shell-hup' HUP; trap 'echo shell-usr1' USR1; echo entered; \
+                 while :; do sleep 0.05; done";
+    let mut e = Command::new("nsenter");
+    e.args(["-t", &t.to_string(), "-p", "-m", "--", "sh", "-c", shell])
+        .stdin(Stdio::null());
+    let mut entered = Proc::spawn(e);
+    entered.wait_prefix("entered");
+    let shell_pid = only_child(entered.pid());
+    assert!(
+        !descendants(t).contains(&shell_pid),
+        "the shell is no descendant"
+    );
+    kill(t, libc::SIGHUP);
+    p.wait_prefix("got-hup");
+    wait_until_tini_is_idle(t);
+    // Had the shell been sent SIGHUP, its trap would run before the USR1 trap (dash runs
+    // pending traps in signal-number order).
+    kill(shell_pid, libc::SIGUSR1);
+    let first = entered.wait_line(|l| l.starts_with("shell-"));
+    assert_eq!(first, "shell-usr1", "the entered shell got the broadcast");
+    kill(t, libc::SIGKILL);
+}
+
+/// Processes found in /proc are signalled through pidfds, never by a bare PID: `-a` as a
+/// subreaper delivers to the program and its descendants that way.
+#[test]
+fn broadcast_signals_through_pidfds() {
+    let program = "sh -c 'trap \"exit 0\" USR1; echo ready; while :; do sleep 0.05; done' & \
+                   trap '' USR1; wait";
+    let (out, trace) = traced(&["-s", "-a"], program, |_, t| kill(t, libc::SIGUSR1));
+    assert_eq!(out.code(), 0, "{out}\n{trace}");
+    let by_pidfd = trace
+        .lines()
+        .filter(|l| l.starts_with("pidfd_send_signal(") && l.contains("SIGUSR1"))
+        .count();
+    assert!(by_pidfd >= 2, "program and helper, by pidfd:\n{trace}");
+    assert!(
+        !trace
+            .lines()
+            .any(|l| l.starts_with("kill(") && l.contains("SIGUSR1")),
+        "a bare kill:\n{trace}"
+    );
 }

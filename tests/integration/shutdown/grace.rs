@@ -1,11 +1,12 @@
 //! The grace period on exit (`-t`/`--grace-period`): when the program exits, what it left
 //! behind gets SIGTERM, time to finish, then SIGKILL; tini-rs exits with the program's status
-//! only when nothing of its own is left. Without it (tini's behaviour) the writer's data is
-//! lost.
+//! only when nothing of its own is left; a stopped process gets SIGCONT with the SIGTERM;
+//! after the program is reaped, signals go by pidfd, never to its (reusable) group. Without it
+//! (tini's behaviour) the writer's data is lost.
 
 use std::process::Command;
 
-use super::{Then, complete_data, daemon_program, start_exiting};
+use super::{Then, complete_data, daemon_program, start_exiting, traced};
 use crate::harness::*;
 
 /// A program that starts a `writer` daemon and exits 7, under tini-rs with `opts`: returns
@@ -66,8 +67,8 @@ fn without_grace_period_the_writer_is_lost() {
 
 /// For each mode, without and with remapping: `cmd(mode, remap, program)` runs `program`
 /// (it starts a TERM-ignoring daemon, a `logger`, and exits 3) under tini-rs with a 2 s grace
-/// period, `-w`, and 3 remapped to 0 when `remap`. The daemon gets SIGTERM, survives it, is
-/// SIGKILLed at the deadline and reaped before tini-rs exits with the program's (remapped)
+/// period, `-w`, and 3 remapped to 0 when `remap`. The daemon gets SIGTERM and SIGCONT,
+/// survives them, is SIGKILLed at the deadline and reaped before tini-rs exits with the program's (remapped)
 /// status.
 pub fn check_term_ignorers(cmd: impl Fn(Mode, bool, &[String]) -> Command) {
     for mode in MODES {
@@ -81,8 +82,8 @@ pub fn check_term_ignorers(cmd: impl Fn(Mode, bool, &[String]) -> Command) {
             assert_eq!(out.code(), if remap { 0 } else { 3 }, "{what}\n{out}");
             assert_eq!(
                 read_text(&log),
-                "ready\nsig 15\n",
-                "{what}: it got SIGTERM first and survived it"
+                "ready\nsig 15\nsig 18\n",
+                "{what}: it got SIGTERM first (and SIGCONT) and survived it"
             );
             let over = out
                 .stderr
@@ -111,6 +112,61 @@ fn a_term_ignorer_is_killed_at_the_end_of_the_grace_period() {
         let opts = [&["-t", "2s", "-w"], remap].concat();
         tini_s(mode, &args_for(&opts, program))
     });
+}
+
+/// A process that is stopped when the program exits gets SIGCONT right after the grace
+/// period's SIGTERM, so it can act on the SIGTERM and exit cleanly instead of sitting out the
+/// period and being SIGKILLed.
+#[test]
+fn grace_period_wakes_a_stopped_process_to_act_on_sigterm() {
+    for mode in MODES {
+        let program = "sh -c 'trap \"echo termed; exit 0\" TERM; kill -STOP $$; \
+                       while :; do sleep 0.05; done' & \
+                       while ! grep -q '^State:.*T' /proc/$!/status; do sleep 0.01; done; \
+                       echo stopped; exit 0";
+        let mut c = tini(mode, &["-s", "-t", "25s", "--", "sh", "-c", program]);
+        c.stdin(std::process::Stdio::null());
+        let mut p = Proc::spawn(c);
+        p.wait_prefix("stopped");
+        p.wait_prefix("termed");
+        let out = p.finish();
+        assert_eq!(out.code(), 0, "{mode:?}\n{out}");
+        assert!(!out.stderr.contains("Grace period over"), "{mode:?}\n{out}");
+    }
+}
+
+/// The program exits while a TERM-ignoring helper lives on (grace period, tini-rs a
+/// subreaper): SIGTERM and SIGCONT reach the helper by pidfd. The program is reaped, so its
+/// PID, and with it its group's ID, may be reused: a signal forwarded now goes to our
+/// descendants by pidfd, never to the group (`kill(-PGID)`), and never to `-1`.
+#[test]
+fn after_the_program_is_reaped_signals_go_by_pidfd_never_to_its_group() {
+    let program = "d=$(mktemp -d); \
+                   sh -c \"trap '' TERM; touch $d/ok; echo ready; while :; do sleep 0.05; done\" & \
+                   while [ ! -e $d/ok ]; do sleep 0.01; done; rm -r $d; exit 5";
+    let (out, trace) = traced(&["-s", "-t", "30s", "-vv"], program, |_, t| {
+        let main = children(t);
+        poll_until("the program to be reaped", || {
+            let now = children(t);
+            (now.len() == 1 && now != main).then_some(())
+        });
+        wait_until_tini_is_idle(t);
+        kill(t, libc::SIGUSR2);
+    });
+    assert_eq!(out.code(), 5, "{out}\n{trace}");
+    assert!(out.stderr.contains("Main child exited normally"), "{out}");
+    for sig in ["SIGTERM", "SIGCONT", "SIGUSR2"] {
+        assert!(
+            trace
+                .lines()
+                .any(|l| l.starts_with("pidfd_send_signal(") && l.contains(sig)),
+            "{sig} by pidfd:\n{trace}"
+        );
+    }
+    assert!(
+        !trace.contains("kill(-"),
+        "a group or -1 was signalled:\n{trace}"
+    );
 }
 
 /// With a grace period but nothing left behind, tini-rs exits with the program at once

@@ -100,3 +100,27 @@ pub fn complete_data() -> String {
     }
     s + "END\n"
 }
+
+/// Runs `tini-rs INIT_ARGS -- sh -c PROGRAM` as a plain process under strace (tracing `kill`,
+/// `pidfd_open` and `pidfd_send_signal`) until the program prints `ready`, lets `drive` act
+/// on it (with tini-rs's PID), and returns the output and the trace.
+pub fn traced(
+    init_args: &[&str],
+    program: &str,
+    drive: impl FnOnce(&mut Proc, i32),
+) -> (Output, String) {
+    let dir = ScratchDir::new("strace");
+    let log = dir.file("trace");
+    let program = ["sh", "-c", program].map(String::from);
+    let base = tini(Mode::Plain, &args_for(init_args, &program));
+    let trace = "trace=kill,pidfd_open,pidfd_send_signal";
+    let mut c = wrap(&["strace", "-qq", "-e", trace, "-o", &log], &base);
+    c.stdin(std::process::Stdio::null());
+    let mut p = Proc::spawn(c);
+    p.wait_prefix("ready");
+    let t = only_child(p.pid());
+    wait_sigtimedwait(t);
+    drive(&mut p, t);
+    let out = p.finish();
+    (out, read_text(&log))
+}
