@@ -1,8 +1,8 @@
 //! The command line as users and Docker see it: every bad input (options and environment) is
 //! a one-line message plus the usage line on stderr, exit 1, and no program run; `--version`,
-//! `-h`, `-l`; POSIX parsing (options after the program belong to the program) and tini's getopt
-//! habits (repeated switches, `-h` anywhere among the options). Each case runs
-//! both as a plain process and as PID 1.
+//! `-h`, `-l`; POSIX parsing (options after the program belong to the program) and tini's
+//! getopt habits (repeated switches, `-h` anywhere among the options). The usage errors and the
+//! parsing cases run both as a plain process and as PID 1.
 
 use crate::harness::*;
 

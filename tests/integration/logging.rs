@@ -23,11 +23,13 @@ fn not_pid1_warning_at_default_verbosity() {
     assert_eq!(out.stdout, "", "{out}");
     let lines = log_lines(&out.stderr, pid);
     assert_eq!(lines.len(), 1, "{out}");
-    assert!(
-        lines[0].starts_with(&format!("[WARN  tini-rs ({pid})] ")),
-        "{out}"
-    );
-    assert!(lines[0].contains(WARNING), "{out}");
+    assert_is_the_warning(lines[0], pid, &out);
+}
+
+/// `line` is the not-PID-1 warning of tini-rs with PID `pid`.
+fn assert_is_the_warning(line: &str, pid: i32, out: &Output) {
+    let head = format!("[WARN  tini-rs ({pid})] ");
+    assert!(line.starts_with(&head) && line.contains(WARNING), "{out}");
 }
 
 #[test]
@@ -213,11 +215,7 @@ fn log_lines_go_to_stderr_only_with_the_right_pid() {
         let lines = log_lines(&out.stderr, pid);
         assert!(lines.len() >= 3, "{mode:?}\n{out}");
         if mode == Mode::Plain {
-            assert!(
-                lines[0].starts_with(&format!("[WARN  tini-rs ({pid})] ")),
-                "{out}"
-            );
-            assert!(lines[0].contains(WARNING), "{out}");
+            assert_is_the_warning(lines[0], pid, &out);
         }
     }
 }

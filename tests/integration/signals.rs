@@ -200,56 +200,61 @@ const CHILD_VARIANTS: [Variant; 3] = [
     (&[], &[("TINI_CHILD_ONLY", "")]),
 ];
 
-#[test]
-fn group_delivery_reaches_a_grandchild_in_the_programs_group() {
+/// Runs `check` on `sigrecv --child` started in every mode with every one of `variants`
+/// (with a description of the case).
+fn with_a_grandchild(variants: &[Variant], mut check: impl FnMut(Run, String)) {
     for mode in MODES {
-        for (args, env) in GROUP_VARIANTS {
-            let mut r = start(mode, args, env, &["--child"]);
-            let what = format!("{mode:?} {args:?} {env:?}");
-            let [(pid, pgid), (_, gc_pgid)] = r.ready[..] else {
-                panic!("{what}: {:?}", r.ready)
-            };
-            assert_eq!(pid, pgid, "{what}: the program leads its own group");
-            assert_eq!(
-                gc_pgid, pgid,
-                "{what}: the grandchild is in the program's group"
+        for (args, env) in variants {
+            check(
+                start(mode, args, env, &["--child"]),
+                format!("{mode:?} {args:?} {env:?}"),
             );
-            for s in [SIGUSR1, libc::SIGRTMIN() + 5] {
-                r.send(s);
-                r.expect(&[sig(s), grandchild_sig(s)]);
-            }
-            let out = r.finish_with_term(&[sig(SIGTERM), grandchild_sig(SIGTERM)]);
-            assert_eq!(out.code(), 0, "{what}\n{out}");
         }
     }
 }
 
 #[test]
-fn child_only_delivery_does_not_reach_the_grandchild() {
-    for mode in MODES {
-        for (args, env) in CHILD_VARIANTS {
-            let mut r = start(mode, args, env, &["--child"]);
-            let what = format!("{mode:?} {args:?} {env:?}");
-            let gc = r.grandchild;
-            r.send(SIGUSR1);
-            r.expect_one(&sig(SIGUSR1));
-            // The marker goes straight to the grandchild. A group delivery of USR1 would
-            // have been queued to it in the same kill(2) as to the program, and with the
-            // lower number it would be reported before the marker.
-            kill(gc, SIGUSR2);
-            r.expect_one(&grandchild_sig(SIGUSR2));
-            // Clean up the grandchild first (child-only delivery would never reach it):
-            // the program then reports the grandchild's SIGCHLD.
-            kill(gc, SIGTERM);
-            r.expect(&[grandchild_sig(SIGTERM), sig(SIGCHLD)]);
-            let out = r.finish_with_term(&[sig(SIGTERM)]);
-            assert_eq!(out.code(), 0, "{what}\n{out}");
-            assert!(
-                !out.stdout.contains(&grandchild_sig(SIGUSR1)),
-                "{what}\n{out}"
-            );
+fn group_delivery_reaches_a_grandchild_in_the_programs_group() {
+    with_a_grandchild(&GROUP_VARIANTS, |mut r, what| {
+        let [(pid, pgid), (_, gc_pgid)] = r.ready[..] else {
+            panic!("{what}: {:?}", r.ready)
+        };
+        assert_eq!(pid, pgid, "{what}: the program leads its own group");
+        assert_eq!(
+            gc_pgid, pgid,
+            "{what}: the grandchild is in the program's group"
+        );
+        for s in [SIGUSR1, libc::SIGRTMIN() + 5] {
+            r.send(s);
+            r.expect(&[sig(s), grandchild_sig(s)]);
         }
-    }
+        let out = r.finish_with_term(&[sig(SIGTERM), grandchild_sig(SIGTERM)]);
+        assert_eq!(out.code(), 0, "{what}\n{out}");
+    });
+}
+
+#[test]
+fn child_only_delivery_does_not_reach_the_grandchild() {
+    with_a_grandchild(&CHILD_VARIANTS, |mut r, what| {
+        let gc = r.grandchild;
+        r.send(SIGUSR1);
+        r.expect_one(&sig(SIGUSR1));
+        // The marker goes straight to the grandchild. A group delivery of USR1 would
+        // have been queued to it in the same kill(2) as to the program, and with the
+        // lower number it would be reported before the marker.
+        kill(gc, SIGUSR2);
+        r.expect_one(&grandchild_sig(SIGUSR2));
+        // Clean up the grandchild first (child-only delivery would never reach it):
+        // the program then reports the grandchild's SIGCHLD.
+        kill(gc, SIGTERM);
+        r.expect(&[grandchild_sig(SIGTERM), sig(SIGCHLD)]);
+        let out = r.finish_with_term(&[sig(SIGTERM)]);
+        assert_eq!(out.code(), 0, "{what}\n{out}");
+        assert!(
+            !out.stdout.contains(&grandchild_sig(SIGUSR1)),
+            "{what}\n{out}"
+        );
+    });
 }
 
 /// The command line wins over the environment: with an image's `TINI_KILL_PROCESS_GROUP`
@@ -456,11 +461,13 @@ fn parent_death_signal_ends_tini_rs_as_it_ends_tini() {
     }
 }
 
-/// tini-rs catches no signal (SigCgt is empty), with logging on and after a signal was
-/// forwarded: every signal it handles is blocked and taken with `sigtimedwait`, and the
-/// program inherits no handler of ours.
+/// tini-rs catches no signal (SigCgt is empty) and runs single-threaded, at start and in the
+/// loop, with logging on and after a signal was forwarded: every signal it handles is blocked
+/// and taken with `sigtimedwait`, the program inherits no handler of ours, and its `fork`
+/// relies on having one thread (the child may allocate and log only because no other thread
+/// can hold a lock).
 #[test]
-fn tini_rs_installs_no_signal_handler() {
+fn tini_rs_runs_single_threaded_and_installs_no_signal_handler() {
     for mode in MODES {
         let program = "trap 'exit 4' USR2; trap 'echo got1' USR1; echo ready; \
                        while :; do sleep 0.05; done";
@@ -470,33 +477,18 @@ fn tini_rs_installs_no_signal_handler() {
         p.wait_prefix("ready");
         let t = p.tini(mode);
         wait_sigtimedwait(t);
-        assert_eq!(proc_sigset(t, "SigCgt"), Some(vec![]), "{mode:?} at start");
-        kill(t, SIGUSR1);
-        p.wait_line(|l| l == "got1");
-        assert_eq!(
-            proc_sigset(t, "SigCgt"),
-            Some(vec![]),
-            "{mode:?} in the loop"
-        );
-        kill(t, SIGUSR2);
-        let out = p.finish();
-        assert_eq!(out.code(), 4, "{mode:?}\n{out}");
-    }
-}
-
-/// tini-rs runs single-threaded, at start and in the loop: its `fork` relies on it (the
-/// child may allocate and log only because no other thread can hold a lock).
-#[test]
-fn tini_rs_runs_single_threaded() {
-    for mode in MODES {
-        let program = "trap 'exit 4' USR2; echo ready; while :; do sleep 0.05; done";
-        let mut c = tini(mode, &["-vvvv", "--", "sh", "-c", program]);
-        c.stdin(Stdio::null());
-        let mut p = Proc::spawn(c);
-        p.wait_prefix("ready");
-        let t = p.tini(mode);
-        wait_sigtimedwait(t);
-        assert_eq!(proc_status(t, "Threads").as_deref(), Some("1"), "{mode:?}");
+        for when in ["at start", "in the loop"] {
+            assert_eq!(proc_sigset(t, "SigCgt"), Some(vec![]), "{mode:?} {when}");
+            assert_eq!(
+                proc_status(t, "Threads").as_deref(),
+                Some("1"),
+                "{mode:?} {when}"
+            );
+            if when == "at start" {
+                kill(t, SIGUSR1);
+                p.wait_line(|l| l == "got1");
+            }
+        }
         kill(t, SIGUSR2);
         let out = p.finish();
         assert_eq!(out.code(), 4, "{mode:?}\n{out}");
