@@ -57,7 +57,7 @@ fn grace_period_env_docker_stop() {
     }
 }
 
-/// A TERM-ignoring daemon is SIGKILLed at the end of `TINI_GRACE_PERIOD`; the status is the
+/// A TERM-ignoring daemon is killed (SIGKILL) at the end of `TINI_GRACE_PERIOD`; the status is the
 /// program's, remapped by `TINI_REMAP_EXIT`.
 #[test]
 fn grace_period_env_kills_a_term_ignorer() {

@@ -122,9 +122,7 @@ pub fn in_mode<S: AsRef<OsStr>>(mode: Mode, argv: &[S]) -> Command {
 
 /// tini-rs with `args`, in `mode`.
 pub fn tini(mode: Mode, args: &[&str]) -> Command {
-    let mut argv = vec![bin()];
-    argv.extend_from_slice(args);
-    in_mode(mode, &argv)
+    in_mode(mode, &[&[bin()], args].concat())
 }
 
 /// tini-rs with `args`, `-s` first when plain: a subreaper, so orphans and daemons are
@@ -492,7 +490,7 @@ pub fn poll_until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-/// A field of /proc/PID/status (e.g. "State", "SigBlk"), if the process exists.
+/// A field of /proc/PID/status (e.g. `State`, `SigBlk`), if the process exists.
 pub fn proc_status(pid: i32, field: &str) -> Option<String> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     s.lines()
@@ -506,7 +504,7 @@ pub fn sigset(hex: &str) -> Vec<i32> {
     (1..=64).filter(|n| bits & (1u64 << (n - 1)) != 0).collect()
 }
 
-/// Signal numbers of a /proc/PID/status mask field ("SigBlk", "SigCgt", ...).
+/// Signal numbers of a /proc/PID/status mask field (`SigBlk`, `SigCgt`, ...).
 pub fn proc_sigset(pid: i32, field: &str) -> Option<Vec<i32>> {
     proc_status(pid, field).map(|h| sigset(&h))
 }
@@ -535,7 +533,7 @@ pub fn comm(pid: i32) -> Option<String> {
         .map(|s| s.trim().to_string())
 }
 
-/// A memory figure of /proc/PID/status in KiB (e.g. "VmRSS").
+/// A memory figure of /proc/PID/status in KiB (e.g. `VmRSS`).
 pub fn kib(pid: i32, field: &str) -> u64 {
     proc_status(pid, field)
         .and_then(|v| v.split_whitespace().next().and_then(|n| n.parse().ok()))
@@ -665,7 +663,7 @@ impl ScratchDir {
         let dir =
             std::env::temp_dir().join(format!("tini-rs-test-{}-{n}-{tag}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {dir:?}: {e}"));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         ScratchDir(dir)
     }
@@ -724,7 +722,7 @@ pub fn full() -> bool {
 }
 
 /// A child cgroup of the pids controller with `pids.max` set; processes started through
-/// [`Cgroup::wrap`] run in it. On drop every process left in it is SIGKILLed (they are all
+/// [`Cgroup::wrap`] run in it. On drop every process left in it gets SIGKILL (they are all
 /// the test's) and the cgroup removed.
 pub struct Cgroup {
     dir: PathBuf,

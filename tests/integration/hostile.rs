@@ -2,8 +2,9 @@
 //! that closes or redirects its stdio, one that blocks and ignores every signal, one that
 //! exits in the middle of a flood of signals (ESRCH). Surroundings: a stderr that is closed,
 //! broken from the start, breaks while tini-rs logs at -vvvv, or is full and never read, or
-//! is shared with a program that floods it (a log write never blocks PID 1); a broken stdout. Exhaustion: fork failing under a pids limit or RLIMIT_NPROC, a fork bomb, a
-//! storm of signals. Each time tini-rs keeps forwarding and reaping, exits with the program's
+//! is shared with a program that floods it (a log write never blocks PID 1); a broken stdout.
+//! Exhaustion: fork failing under a pids limit or `RLIMIT_NPROC`, a fork bomb, a storm of
+//! signals. Each time tini-rs keeps forwarding and reaping, exits with the program's
 //! status, never forwards a SIGPIPE of its own, and logs no error it should not.
 //!
 //! Fork failure and the fork bomb need a pids cgroup controller (v1 or v2); without one they
@@ -548,7 +549,7 @@ fn storm(fd: &PidFd, kinds: &[i32], n: usize) -> (usize, usize) {
 }
 
 /// Waits until `pid` has nothing pending and sleeps, twice in a row. The deadline is long:
-/// once a storm has filled the real-time queue (RLIMIT_SIGPENDING), each dequeue costs the
+/// once a storm has filled the real-time queue (`RLIMIT_SIGPENDING`), each dequeue costs the
 /// kernel a walk of that queue and the drain takes minutes on a loaded machine.
 fn quiescent(pid: i32) {
     let end = Instant::now() + Duration::from_secs(900);
@@ -568,10 +569,10 @@ fn quiescent(pid: i32) {
 }
 
 /// A storm of signals of mixed kinds sent as fast as possible, then SIGTERM: the program gets
-/// the final SIGTERM, tini-rs exits 143, and its VmRSS is the same before and after (within
+/// the final SIGTERM, tini-rs exits 143, and its `VmRSS` is the same before and after (within
 /// 8 KiB). Inside a PID namespace, with tini-rs and the program running as a dedicated user
 /// (uid 47113), so the queued real-time signals count against that user's
-/// RLIMIT_SIGPENDING, not root's, which other processes on the machine share.
+/// `RLIMIT_SIGPENDING`, not root's, which other processes on the machine share.
 #[test]
 fn signal_storm_then_sigterm_exits_143_with_memory_unchanged() {
     const STORM_UID: &str = "47113";

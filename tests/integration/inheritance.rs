@@ -141,7 +141,7 @@ fn mask(out: &Output, field: &str) -> Vec<i32> {
 }
 
 /// Runs `cat /proc/self/status` under tini-rs with the caller ignoring `ignore` and blocking
-/// `block`; checks the program's SigIgn and SigBlk are exactly those and the status is 0.
+/// `block`; checks the program's `SigIgn` and `SigBlk` are exactly those and the status is 0.
 fn check_signal_state(mode: Mode, ignore: &[i32], block: &[i32]) {
     let stage = ["--ignore", &list(ignore), "--block", &list(block)];
     let out = run(staged(mode, &stage, &["cat", "/proc/self/status"]));
@@ -287,7 +287,9 @@ fn the_program_gets_the_callers_fds_and_no_others() {
 
 /// tini-rs started with `fds` closed by a shell, running `program` (`-vvvv` when `verbose`).
 fn with_closed(mode: Mode, fds: &[u8], verbose: bool, program: &[&str]) -> Output {
-    let closes: String = fds.iter().map(|f| format!("exec {f}>&-; ")).collect();
+    let closes = fds
+        .iter()
+        .fold(String::new(), |s, f| s + &format!("exec {f}>&-; "));
     let mut args = vec!["-s"];
     if verbose {
         args.push("-vvvv");

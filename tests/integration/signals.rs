@@ -216,12 +216,12 @@ fn with_a_grandchild(variants: &[Variant], mut check: impl FnMut(Run, String)) {
 #[test]
 fn group_delivery_reaches_a_grandchild_in_the_programs_group() {
     with_a_grandchild(&GROUP_VARIANTS, |mut r, what| {
-        let [(pid, pgid), (_, gc_pgid)] = r.ready[..] else {
+        let [(program, group), (_, gc_group)] = r.ready[..] else {
             panic!("{what}: {:?}", r.ready)
         };
-        assert_eq!(pid, pgid, "{what}: the program leads its own group");
+        assert_eq!(program, group, "{what}: the program leads its own group");
         assert_eq!(
-            gc_pgid, pgid,
+            gc_group, group,
             "{what}: the grandchild is in the program's group"
         );
         for s in [SIGUSR1, libc::SIGRTMIN() + 5] {
@@ -294,7 +294,7 @@ fn child_only_option_beats_the_images_variables() {
 #[test]
 fn a_program_that_left_its_process_group_still_gets_signals() {
     for mode in MODES {
-        for (group, (args, env)) in GROUP_VARIANTS
+        for (by_group, (args, env)) in GROUP_VARIANTS
             .map(|v| (true, v))
             .into_iter()
             .chain(CHILD_VARIANTS.map(|v| (false, v)))
@@ -302,8 +302,8 @@ fn a_program_that_left_its_process_group_still_gets_signals() {
             let args = [args, &["-s", "-vvv"]].concat();
             let mut r = start(mode, &args, env, &["--setpgid"]);
             let what = format!("{mode:?} {args:?} {env:?}");
-            let (pid, pgid) = r.ready[0];
-            assert_ne!(pid, pgid, "{what}: the program moved to another group");
+            let (program, pgid) = r.ready[0];
+            assert_ne!(program, pgid, "{what}: the program moved to another group");
             assert_eq!(
                 nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(r.program))),
                 Ok(nix::unistd::Pid::from_raw(only_child(r.program))),
@@ -317,7 +317,7 @@ fn a_program_that_left_its_process_group_still_gets_signals() {
             assert_eq!(out.code(), 0, "{what}\n{out}");
             assert_eq!(count(&out.stderr, "[WARN"), 0, "{what}\n{out}");
             let esrch = count(&out.stderr, "No process to receive");
-            assert_eq!(esrch > 0, group, "{what}\n{out}");
+            assert_eq!(esrch > 0, by_group, "{what}\n{out}");
         }
     }
 }
@@ -461,7 +461,7 @@ fn parent_death_signal_ends_tini_rs_as_it_ends_tini() {
     }
 }
 
-/// tini-rs catches no signal (SigCgt is empty) and runs single-threaded, at start and in the
+/// tini-rs catches no signal (`SigCgt` is empty) and runs single-threaded, at start and in the
 /// loop, with logging on and after a signal was forwarded: every signal it handles is blocked
 /// and taken with `sigtimedwait`, the program inherits no handler of ours, and its `fork`
 /// relies on having one thread (the child may allocate and log only because no other thread

@@ -60,14 +60,14 @@ impl TtyRun {
         // or unshare with tini-rs as its child.
         let tini = p.tini(mode);
         let program = only_child(tini);
-        let _guard = KillOnDrop::new(&[program]);
+        let guard = KillOnDrop::new(&[program]);
         let ready = p.wait_prefix("ready ");
         let run = TtyRun {
             p,
             master,
             tini,
             program,
-            _guard,
+            _guard: guard,
         };
         (run, ready)
     }

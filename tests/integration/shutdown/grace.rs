@@ -68,8 +68,8 @@ fn without_grace_period_the_writer_is_lost() {
 /// For each mode, without and with remapping: `cmd(mode, remap, program)` runs `program`
 /// (it starts a TERM-ignoring daemon, a `logger`, and exits 3) under tini-rs with a 2 s grace
 /// period, `-w`, and 3 remapped to 0 when `remap`. The daemon gets SIGTERM and SIGCONT,
-/// survives them, is SIGKILLed at the deadline and reaped before tini-rs exits with the program's (remapped)
-/// status.
+/// survives them, gets SIGKILL at the deadline and is reaped before tini-rs exits with the
+/// program's (remapped) status.
 pub fn check_term_ignorers(cmd: impl Fn(Mode, bool, &[String]) -> Command) {
     for mode in MODES {
         for remap in [false, true] {
@@ -116,7 +116,7 @@ fn a_term_ignorer_is_killed_at_the_end_of_the_grace_period() {
 
 /// A process that is stopped when the program exits gets SIGCONT right after the grace
 /// period's SIGTERM, so it can act on the SIGTERM and exit cleanly instead of sitting out the
-/// period and being SIGKILLed.
+/// period and being killed.
 #[test]
 fn grace_period_wakes_a_stopped_process_to_act_on_sigterm() {
     for mode in MODES {

@@ -94,11 +94,8 @@ pub fn wait_file_line(file: &str, line: &str) -> String {
 
 /// What the `writer` daemon leaves when it could finish after SIGTERM.
 pub fn complete_data() -> String {
-    let mut s = String::from("ready\nterm\n");
-    for i in 1..=10 {
-        s.push_str(&format!("data {i}\n"));
-    }
-    s + "END\n"
+    let data: Vec<String> = (1..=10).map(|i| format!("data {i}\n")).collect();
+    format!("ready\nterm\n{}END\n", data.concat())
 }
 
 /// Runs `tini-rs INIT_ARGS -- sh -c PROGRAM` as a plain process under strace (tracing `kill`,
