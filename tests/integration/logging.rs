@@ -257,11 +257,14 @@ fn log_lines_reach_every_kind_of_stderr() {
     use std::process::Stdio;
     let dir = ScratchDir::new("stderr-kinds");
     let want = "Spawned child process 'sh'";
-    // `sh -c 'exit N'` under tini-rs with `args` and `stderr`: its status.
+    // tini-rs with `args` and `stderr`, run to the end (within the deadline): its status.
     let status = |mode: Mode, args: &[&str], stderr: Stdio| {
         let mut c = tini(mode, args);
-        c.stdin(Stdio::null()).stdout(Stdio::null()).stderr(stderr);
-        c.status().unwrap().code()
+        c.stdin(Stdio::null());
+        Proc::spawn_with_stderr(c, Some(stderr))
+            .finish()
+            .status
+            .code()
     };
     for mode in MODES {
         // A regular file, shared with the program: both lines are there, none overwritten.
