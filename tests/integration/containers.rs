@@ -2,7 +2,8 @@
 //! exactly as Docker's `--init` does: `tini-rs -- CMD...` (Docker passes no other option).
 //! As PID 1 of a namespace (a container), and as a plain process with `TINI_SUBREAPER` set
 //! (an ENTRYPOINT that is not PID 1). The scenes are those of `shutdown`, stopped the way
-//! `docker stop` does: SIGTERM to tini-rs.
+//! `docker stop` does: SIGTERM to tini-rs. And tini-rs as podman's init, under the name
+//! `catatonit`.
 
 use std::process::Command;
 
@@ -128,5 +129,80 @@ fn pause_env_with_no_cmd() {
             let env = [("TINI_PAUSE", value), ("TINI_WARN_ON_REAP", "")];
             check_pause(mode, Proc::spawn(docker::<&str>(mode, &env, &[])), sig, 50);
         }
+    }
+}
+
+/// Installed under the name `catatonit` (podman's init), tini-rs takes catatonit's command
+/// line and ends as catatonit does: compared with Debian's catatonit for every case; signals
+/// go to the program only unless `-g`; `-P` pauses as a pod's infra container does.
+#[test]
+fn catatonit_drop_in() {
+    let dir = ScratchDir::new("catatonit");
+    let ours = dir.file("catatonit");
+    std::os::unix::fs::symlink(bin(), &ours).unwrap();
+    let theirs = "/usr/bin/catatonit";
+    assert!(
+        std::path::Path::new(theirs).is_file(),
+        "Debian's catatonit package (apt-get install catatonit)"
+    );
+    let cases: &[&[&str]] = &[
+        &["-V"],
+        &["--version"],
+        &["-h"],
+        &["-L"],
+        &["-x", "true"],
+        &[],
+        &["-g"],
+        &["--", "sh", "-c", "exit 4"],
+        &["-g", "--", "sh", "-c", "kill -TERM $$"],
+        &["--", "sh", "-c", "kill -KILL $$"],
+    ];
+    for args in cases {
+        let as_init = |prog: &str| run(in_mode(Mode::Plain, &[&[prog], *args].concat()));
+        let (a, b) = (as_init(&ours), as_init(theirs));
+        assert_eq!(a.code(), b.code(), "{args:?}\nours: {a}\ncatatonit: {b}");
+        if args
+            .first()
+            .is_some_and(|a| a.contains('V') || a.contains("version"))
+        {
+            assert!(a.stdout.starts_with("tini version "), "{a}");
+        }
+    }
+    // Signals go to the program only, unless -g: a helper in the program's group hears
+    // SIGUSR1 only with -g.
+    let program = "sh -c 'trap \"echo helper-usr1\" USR1; echo helper; while :; do sleep 0.05; \
+                   done' & trap 'echo main-usr1' USR1; echo ready; \
+                   while :; do sleep 0.05; done";
+    for (flag, helper_gets_it) in [(&[][..], false), (&["-g"][..], true)] {
+        let argv = [&[ours.as_str()], flag, &["sh", "-c", program]].concat();
+        let mut p = Proc::spawn(in_mode(Mode::Pid1, &argv));
+        let mut up = std::collections::HashSet::new();
+        while up.len() < 2 {
+            up.insert(p.wait_line(|l| l == "ready" || l == "helper"));
+        }
+        let t = only_child(p.pid());
+        wait_sigtimedwait(t);
+        kill(t, libc::SIGUSR1);
+        let mut heard = std::collections::HashSet::new();
+        while heard.len() < 1 + usize::from(helper_gets_it) {
+            heard.insert(p.wait_line(|l| l.ends_with("-usr1")));
+        }
+        assert!(heard.contains("main-usr1"), "{flag:?}: {heard:?}");
+        kill(t, libc::SIGKILL);
+        let out = p.finish();
+        assert_eq!(
+            out.stdout.contains("helper-usr1"),
+            helper_gets_it,
+            "{flag:?}\n{out}"
+        );
+    }
+    // -P: the pause of a pod's infra container, as PID 1; SIGINT or SIGTERM ends it with 0.
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        let p = Proc::spawn(in_mode(Mode::Pid1, &[ours.as_str(), "-P"]));
+        let t = only_child(p.pid());
+        wait_sigtimedwait(t);
+        kill(t, sig);
+        let out = p.finish();
+        assert_eq!(out.code(), 0, "-P, signal {sig}\n{out}");
     }
 }

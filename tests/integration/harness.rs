@@ -160,6 +160,24 @@ pub fn wrap<S: AsRef<OsStr>>(prefix: &[S], cmd: &Command) -> Command {
     c
 }
 
+/// `setpriv` arguments that run a command as nobody (uid 65534), as a container's non-root
+/// `USER`.
+pub const AS_NOBODY: [&str; 5] = [
+    "setpriv",
+    "--reuid=65534",
+    "--regid=65534",
+    "--clear-groups",
+    "--",
+];
+
+/// tini-rs (plain) with `args` under `strace -qq -o LOG TRACE...`: the command and the path of
+/// the trace it writes, a file in `dir`.
+pub fn under_strace(dir: &ScratchDir, trace: &[&str], args: &[&str]) -> (Command, String) {
+    let log = dir.file("trace");
+    let prefix = [&["strace", "-qq", "-o", &log], trace].concat();
+    (wrap(&prefix, &tini(Mode::Plain, args)), log)
+}
+
 /// What a finished process printed.
 #[derive(Debug)]
 pub struct Output {
@@ -610,6 +628,17 @@ pub fn wait_sigtimedwait(pid: i32) {
             .ok()
             .filter(|w| w.contains("sigtimedwait"))
     });
+}
+
+/// The timeout argument of the `rt_sigtimedwait` that `pid` sleeps in (`x86_64`: syscall 128,
+/// third argument), once it sleeps there: "0x0" means it waits without a timeout, so it never
+/// wakes up by itself.
+pub fn sigtimedwait_timeout(pid: i32) -> String {
+    poll_until("tini-rs to sleep in rt_sigtimedwait", || {
+        let s = std::fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
+        let f: Vec<&str> = s.split_whitespace().collect();
+        (f.first() == Some(&"128")).then(|| f.get(3).copied().unwrap_or("").to_string())
+    })
 }
 
 /// Waits until tini-rs has taken every pending SIGCHLD and sleeps in its wait again.

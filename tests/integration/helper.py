@@ -46,12 +46,18 @@ Hostile and probing programs:
   closestdio | redirect   ready; close fds 0-2 (or point them at /dev/null); on SIGUSR1 exit 4.
   ignoreall               ignore and block every signal; ready; sleep for ever.
   fds                     print `fds N=TARGET ...` for every open fd.
+  socket-activated        a server started by socket activation: accept one connection on
+                          fd 3, send `pid-ok OK fds=LISTEN_FDS names=LISTEN_FDNAMES` (OK:
+                          whether LISTEN_PID is our own PID).
 
 Callers (they exec CMD):
   stage [--ignore N,..] [--block N,..] [--keep-fd N].. [--close-stdin] -- CMD..
         every signal at its default action, then the listed ones ignored / blocked; every fd
         above 2 closed but the --keep-fd ones (on /dev/null); fd 0 closed with --close-stdin.
   subreaper set|unset -- CMD..   set PR_SET_CHILD_SUBREAPER (or not), then exec.
+  fd9-peer -- CMD..
+        make a socket pair, fork a peer that prints `eof after TEXT` once the other end is
+        closed everywhere (or `no eof after TEXT` after 20 s), exec CMD with that end as fd 9.
   parent-death INIT SIGNAL
         as a subreaper, start a middle process that runs `INIT -s -p SIGNAL -- sh -c
         'echo up; exec sleep 1000'` and exits once it is up; print how INIT then ends
@@ -63,6 +69,7 @@ import os
 import platform
 import resource
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -511,6 +518,16 @@ def fds(_args):
     return 0
 
 
+def socket_activated(_args):
+    ok = os.environ.get("LISTEN_PID") == str(os.getpid())
+    s = socket.socket(fileno=3)
+    c, _ = s.accept()
+    c.sendall(("pid-ok %s fds=%s names=%s\n" % (
+        ok, os.environ.get("LISTEN_FDS"), os.environ.get("LISTEN_FDNAMES"))).encode())
+    c.close()
+    return 0
+
+
 # Callers.
 
 # rt_sigaction's number: Python's signal module refuses glibc's internal signals 32 and 33,
@@ -605,6 +622,29 @@ def parent_death(args):
     return 0
 
 
+def fd9_peer(args):
+    cmd = args[args.index("--") + 1:]
+    a, b = socket.socketpair()
+    if os.fork() == 0:
+        b.close()
+        a.settimeout(20)
+        got = b""
+        try:
+            while True:
+                chunk = a.recv(100)
+                if not chunk:
+                    say("eof after " + got.decode().strip())
+                    break
+                got += chunk
+        except socket.timeout:
+            say("no eof after " + got.decode().strip())
+        os._exit(0)
+    a.close()
+    os.dup2(b.fileno(), 9, inheritable=True)
+    b.close()
+    os.execv(cmd[0], cmd)
+
+
 MODES = {
     "sigrecv": sigrecv,
     "daemon": daemon,
@@ -623,6 +663,8 @@ MODES = {
     "stage": stage,
     "subreaper": subreaper,
     "parent-death": parent_death,
+    "socket-activated": socket_activated,
+    "fd9-peer": fd9_peer,
 }
 
 

@@ -2,7 +2,8 @@
 //! that closes or redirects its stdio, one that blocks and ignores every signal, one that
 //! exits in the middle of a flood of signals (ESRCH). Surroundings: a stderr that is closed,
 //! broken from the start, breaks while tini-rs logs at -vvvv, or is full and never read, or
-//! is shared with a program that floods it (a log write never blocks PID 1); a broken stdout.
+//! is shared with a program that floods it (a log write never blocks PID 1), or is another
+//! user's full FIFO; a broken stdout; a `sigtimedwait` that keeps failing (no spin).
 //! Exhaustion: fork failing under a pids limit or `RLIMIT_NPROC`, a fork bomb, a storm of
 //! signals. Each time tini-rs keeps forwarding and reaping, exits with the program's
 //! status, never forwards a SIGPIPE of its own, and logs no error it should not.
@@ -408,6 +409,57 @@ fn log_flood_round(mode: Mode, kind: Shared) {
         blocked.first().map_or("", String::as_str)
     );
     assert_eq!(status.code(), Some(143), "{mode:?} {kind:?}");
+}
+
+/// A full FIFO of another user's as stderr: tini-rs cannot reopen it and nobody reads it;
+/// it still starts the program and passes its status on, at any verbosity.
+#[test]
+fn a_full_stderr_of_another_user_never_blocks_the_start() {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = ScratchDir::new("full-fifo");
+    let fifo = dir.file("fifo");
+    let made = Command::new("mkfifo").args(["-m", "600", &fifo]).status();
+    assert!(made.is_ok_and(|s| s.success()));
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    while std::io::Write::write(&mut f, &[b'x'; 4096]).is_ok() {}
+    let argv = [
+        &AS_NOBODY[..],
+        &[bin(), "-vvv", "-w", "--", "sh", "-c", "exit 4"],
+    ]
+    .concat();
+    let mut c = in_mode(Mode::Plain, &argv);
+    c.stdin(Stdio::null());
+    let out = Proc::spawn_with_stderr(c, Some(Stdio::from(f.try_clone().unwrap()))).finish();
+    assert_eq!(out.code(), 4, "{out}");
+}
+
+/// `sigtimedwait` failing for ever (strace makes every call fail with EINVAL): tini-rs does
+/// not spin; it backs off (10 ms doubling to 1 s), still reaps, and exits with the program's
+/// status.
+#[test]
+fn a_failing_sigtimedwait_cannot_spin() {
+    let dir = ScratchDir::new("failing-sigtimedwait");
+    let trace = [
+        "-e",
+        "trace=rt_sigtimedwait",
+        "-e",
+        "inject=rt_sigtimedwait:error=EINVAL",
+    ];
+    let args = ["--", "sh", "-c", "sleep 0.5; exit 6"];
+    let (c, log) = under_strace(&dir, &trace, &args);
+    let out = run(c);
+    let trace = read_text(&log);
+    assert_eq!(out.code(), 6, "{out}\n{trace}");
+    let calls = count(&trace, "rt_sigtimedwait(");
+    // Half a second of backing off is 10+20+40+80+160+320 ms: about 7 calls; a spin makes
+    // hundreds of thousands.
+    assert!((2..50).contains(&calls), "{calls} calls:\n{out}");
+    assert!(out.stderr.contains("sigtimedwait failed"), "{out}");
 }
 
 #[test]

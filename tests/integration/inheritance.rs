@@ -2,8 +2,8 @@
 //! its arguments and environment byte for byte (never through a shell); the caller's blocked
 //! and ignored signals exactly (SIGPIPE included both ways: the Rust runtime would otherwise
 //! leak "SIGPIPE ignored"), while tini-rs still forwards and reaps; the caller's file
-//! descriptors and no others, closed ones left closed; the caller's user, groups and
-//! capabilities.
+//! descriptors and no others, closed ones left closed, none held by tini-rs once the program
+//! runs; socket activation's `LISTEN_*`; the caller's user, groups and capabilities.
 //!
 //! The caller is helper.py's `stage` mode, which sets an exact signal state and fd set and
 //! execs tini-rs. As PID 1 the stage runs inside the new PID namespace and execs tini-rs
@@ -152,9 +152,9 @@ fn check_signal_state(mode: Mode, ignore: &[i32], block: &[i32]) {
     block.sort_unstable();
     assert_eq!(mask(&out, "SigIgn"), ignore, "{what}: SigIgn\n{out}");
     assert_eq!(mask(&out, "SigBlk"), block, "{what}: SigBlk\n{out}");
-    // The stage really made tini-rs PID 1 (no warning) or left it a plain process.
-    let warned = out.stderr.contains("zombie reaping won't work");
-    assert_eq!(warned, mode == Mode::Plain, "{what}\n{out}");
+    // The stage really made tini-rs PID 1 (the program's parent) or left it a plain process.
+    let parent_is_pid1 = out.stdout.lines().any(|l| l == "PPid:\t1");
+    assert_eq!(parent_is_pid1, mode == Mode::Pid1, "{what}\n{out}");
 }
 
 #[test]
@@ -282,6 +282,53 @@ fn the_program_gets_the_callers_fds_and_no_others() {
                 .all(|(fd, t)| ![0, 5, 9].contains(fd) || t == "/dev/null"),
             "{mode:?}: {got:?}"
         );
+    }
+}
+
+/// systemd's socket activation: `LISTEN_PID` names tini-rs, so the program is told its own
+/// PID instead, with `LISTEN_FDS`, `LISTEN_FDNAMES` and descriptor 3 intact, and serves.
+#[test]
+fn socket_activation_reaches_the_program() {
+    let dir = ScratchDir::new("socket-activation");
+    let sock = dir.file("sock");
+    let mut argv: Vec<String> = [
+        "systemd-socket-activate",
+        "-l",
+        &sock,
+        "--fdname=web",
+        bin(),
+        "--",
+    ]
+    .map(String::from)
+    .to_vec();
+    argv.extend(helper(&["socket-activated"]));
+    let p = Proc::spawn(in_mode(Mode::Plain, &argv));
+    let _guard = KillOnDrop::new(&[p.pid()]);
+    poll_until("the socket to exist", || {
+        std::fs::metadata(&sock).is_ok().then_some(())
+    });
+    let mut conn = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+    conn.set_read_timeout(Some(DEADLINE)).unwrap();
+    let mut reply = String::new();
+    std::io::Read::read_to_string(&mut conn, &mut reply).unwrap();
+    assert_eq!(reply, "pid-ok True fds=1 names=web\n");
+}
+
+/// Once the program runs, tini-rs holds none of the descriptors it inherited above 2: a
+/// socket passed to it (helper.py `fd9-peer` makes the pair and execs tini-rs with one end as
+/// descriptor 9), which the program writes to and then closes, reaches end-of-file at the peer
+/// while everything still runs.
+#[test]
+fn inherited_descriptors_are_not_held_by_pid1() {
+    let program = "echo hello >&9; exec 9>&-; echo closed; while :; do sleep 0.05; done";
+    for mode in MODES {
+        let argv = helper(&["fd9-peer", "--", bin(), "--", "sh", "-c", program]);
+        let mut p = Proc::spawn(in_mode(mode, &argv));
+        let seen = p.wait_line(|l| l.contains("eof after"));
+        kill(p.tini(mode), libc::SIGTERM);
+        let out = p.finish();
+        assert_eq!(seen, "eof after hello", "{mode:?}\n{out}");
+        assert_eq!(out.code(), 143, "{mode:?}\n{out}");
     }
 }
 

@@ -1,6 +1,7 @@
 //! Reaping: a burst of 1000+ re-parented orphans that exit at once leaves no zombie (checked
 //! in /proc for state Z while tini-rs still runs), as PID 1 and as a subreaper without PID 1;
-//! a long stream of orphans with reused PIDs too; `-w` reports each reaped orphan; tini-rs
+//! a long stream of orphans with reused PIDs too; not PID 1, tini-rs makes itself a subreaper
+//! without `-s`; `-w` reports each reaped orphan; tini-rs
 //! exits with the main child's status after the drain in which it was reaped, and exits when
 //! the main child exits even though other processes (a daemon) remain.
 
@@ -130,7 +131,8 @@ fn exits_when_the_main_child_exits_though_others_remain() {
 }
 
 /// A program that double-forks a daemon and exits at once: the daemon is re-parented to
-/// tini-rs as PID 1 or with `-s`, elsewhere without; tini-rs exits with the program's status.
+/// tini-rs, as PID 1 and as a plain process with or without `-s`; tini-rs exits with the
+/// program's status.
 #[test]
 fn a_daemon_of_a_program_that_exits_at_once_is_reparented_as_expected() {
     for (mode, opts) in [
@@ -156,10 +158,10 @@ fn a_daemon_of_a_program_that_exits_at_once_is_reparented_as_expected() {
         let mut guard = KillOnDrop::if_plain(mode, &[daemon]);
         let out = p.finish();
         assert_eq!(out.code(), 9, "{mode:?} {opts:?}\n{out}");
-        match (mode, opts.is_empty()) {
-            (Mode::Pid1, _) => assert_eq!(ppid, 1, "{d:?}"),
-            (_, false) => assert_eq!(ppid, t, "re-parented to tini-rs -s: {d:?}"),
-            (_, true) => assert_ne!(ppid, t, "{d:?}"),
+        match mode {
+            Mode::Pid1 => assert_eq!(ppid, 1, "{d:?}"),
+            // Not PID 1, tini-rs is a subreaper with or without -s.
+            Mode::Plain | Mode::InNamespace => assert_eq!(ppid, t, "re-parented: {d:?}"),
         }
         if mode == Mode::Plain {
             // The daemon outlives tini-rs here (it is not PID 1): it is still there.
@@ -167,6 +169,44 @@ fn a_daemon_of_a_program_that_exits_at_once_is_reparented_as_expected() {
             guard.kill_now();
         }
     }
+}
+
+/// Not PID 1 and no `-s`: tini-rs registers as a child subreaper by itself (an info line),
+/// so a double-forked orphan is re-parented to it and reaped; no warning.
+#[test]
+fn not_pid1_registers_as_subreaper_by_itself() {
+    let program = "sh -c 'sh -c \"echo orphan \\$\\$; trap \\\"exit 0\\\" USR1; \
+                   while :; do sleep 0.05; done\" &' ; echo ready; while :; do sleep 0.05; done";
+    let mut c = tini(Mode::Plain, &["-v", "-w", "--", "sh", "-c", program]);
+    c.stdin(Stdio::null());
+    let mut p = Proc::spawn(c);
+    let (mut orphan, mut ready) = (0, false);
+    while orphan == 0 || !ready {
+        let l = p.wait_line(|l| l == "ready" || l.starts_with("orphan "));
+        match l.strip_prefix("orphan ") {
+            Some(pid) => orphan = pid.parse().unwrap(),
+            None => ready = true,
+        }
+    }
+    let _guard = KillOnDrop::new(&[orphan]);
+    let t = p.pid();
+    poll_until("the orphan to be re-parented to tini-rs", || {
+        (proc_status(orphan, "PPid")? == t.to_string()).then_some(())
+    });
+    kill(orphan, libc::SIGUSR1);
+    poll_until("the orphan to be reaped", || {
+        proc_status(orphan, "State").is_none().then_some(())
+    });
+    kill(t, libc::SIGTERM);
+    let out = p.finish();
+    assert_eq!(out.code(), 143, "{out}");
+    assert!(
+        out.stderr.contains("registered as a child subreaper"),
+        "{out}"
+    );
+    let reaped = format!("Reaped zombie process with pid={orphan}");
+    assert!(out.stderr.contains(&reaped), "{out}");
+    assert!(!out.stderr.contains("zombie reaping won't work"), "{out}");
 }
 
 /// Runs `helper.py orphan` (one orphan, released, printed once reaped) under tini-rs.

@@ -3,8 +3,8 @@
 //! SIGCHLD, SIGTTIN and SIGTTOU do not; group delivery reaches the program's whole process
 //! group (and a program that left its group), child-only delivery only the program; a stopped
 //! program is not an exited one; the command line's `-c` beats an image's delivery variables;
-//! the parent-death signal (`-p`) ends tini-rs as it ends tini; tini-rs is single-threaded
-//! and installs no handler.
+//! the parent-death signal (`-p`) ends tini-rs as it ends tini; tini-rs is single-threaded,
+//! installs no handler, and sets no timeout on its wait unless a deadline runs.
 //!
 //! The program is helper.py's `sigrecv`, which blocks every signal and reports each one as
 //! `sig N` in the order it takes them. Negative assertions use a marker signal sent after the
@@ -429,6 +429,28 @@ fn parent_death_signal_reaches_the_program_as_pid1() {
     kill(p.pid(), libc::SIGKILL);
     p.wait_line(|l| l == "sig 10");
     poll_until("tini-rs to exit", || (!alive(tini_pid)).then_some(()));
+}
+
+/// No timed wake-up after the spawn and no madvise: tini-rs waits for its first signal
+/// without a timeout (it used to wake 100 ms after the spawn to drop its code pages).
+#[test]
+fn no_timed_wake_up_and_no_madvise() {
+    let dir = ScratchDir::new("no-wake-up");
+    let trace = ["-e", "trace=rt_sigtimedwait,madvise"];
+    let (c, log) = under_strace(&dir, &trace, &["--", "sh", "-c", "exit 3"]);
+    let out = run(c);
+    let trace = read_text(&log);
+    assert_eq!(out.code(), 3, "{out}\n{trace}");
+    let waits: Vec<&str> = trace
+        .lines()
+        .filter(|l| l.starts_with("rt_sigtimedwait("))
+        .collect();
+    assert!(!waits.is_empty(), "{trace}");
+    assert!(
+        waits.iter().all(|l| l.contains(", NULL, 8)")),
+        "a timeout was set:\n{trace}"
+    );
+    assert!(!trace.contains("madvise("), "{trace}");
 }
 
 /// How `init -p SIGNAL` ends when its parent dies (helper.py `parent-death`).

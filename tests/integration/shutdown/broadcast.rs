@@ -6,7 +6,7 @@
 
 use std::process::{Command, Stdio};
 
-use super::{Scene, Then, daemon_program, traced, wait_file_line};
+use super::{COUNT_SLEEPS, Scene, Then, daemon_program, traced, wait_file_line};
 use crate::harness::*;
 
 /// A signal the daemon is sent directly as a marker. Its number is above SIGTERM's, so a
@@ -110,23 +110,46 @@ fn broadcast_spares_a_shell_entered_from_outside() {
     kill(t, libc::SIGKILL);
 }
 
-/// Processes found in /proc are signalled through pidfds, never by a bare PID: `-a` as a
-/// subreaper delivers to the program and its descendants that way.
+/// `-a` with the program running: its group by PGID (one atomic step), and every other
+/// descendant (here a helper in a session of its own) through a pidfd, never by a bare PID.
 #[test]
 fn broadcast_signals_through_pidfds() {
-    let program = "sh -c 'trap \"exit 0\" USR1; echo ready; while :; do sleep 0.05; done' & \
+    let program = "setsid sh -c 'trap \"exit 0\" USR1; echo ready; while :; do sleep 0.05; done' & \
                    trap '' USR1; wait";
     let (out, trace) = traced(&["-s", "-a"], program, |_, t| kill(t, libc::SIGUSR1));
     assert_eq!(out.code(), 0, "{out}\n{trace}");
-    let by_pidfd = trace
-        .lines()
-        .filter(|l| l.starts_with("pidfd_send_signal(") && l.contains("SIGUSR1"))
-        .count();
-    assert!(by_pidfd >= 2, "program and helper, by pidfd:\n{trace}");
+    let usr1: Vec<&str> = trace.lines().filter(|l| l.contains("SIGUSR1")).collect();
     assert!(
-        !trace
-            .lines()
-            .any(|l| l.starts_with("kill(") && l.contains("SIGUSR1")),
-        "a bare kill:\n{trace}"
+        usr1.iter().any(|l| l.starts_with("kill(-")),
+        "the program's group:\n{trace}"
     );
+    assert!(
+        usr1.iter().any(|l| l.starts_with("pidfd_send_signal(")),
+        "the helper, by pidfd:\n{trace}"
+    );
+    assert!(
+        !usr1
+            .iter()
+            .any(|l| l.starts_with("kill(") && !l.starts_with("kill(-")),
+        "a bare kill by PID:\n{trace}"
+    );
+}
+
+/// `-a` while the program is forking: the program's group gets the signal by PGID, in one
+/// step, so no process it forks meanwhile escapes (a scan of /proc alone misses them). In a
+/// namespace whose PID 1 is a shell, which counts the `sleep`s left after tini-rs exited.
+#[test]
+fn broadcast_misses_nothing_the_program_forks_meanwhile() {
+    let script = format!(
+        "$1 -a -- sh -c 'echo ready; i=0; while [ $i -lt 300 ]; do sleep 1000 & i=$((i+1)); \
+         done; wait'; echo \"tini $?\"; {COUNT_SLEEPS}"
+    );
+    let mut p = Proc::spawn(in_mode(Mode::Pid1, &["sh", "-c", &script, "sh", bin()]));
+    p.wait_prefix("ready");
+    let t = only_child(only_child(p.pid()));
+    kill(t, libc::SIGTERM);
+    assert_eq!(p.wait_prefix("tini "), "tini 143");
+    assert_eq!(p.wait_prefix("left "), "left 0");
+    let out = p.finish();
+    assert_eq!(out.code(), 0, "{out}");
 }

@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-use super::{Then, complete_data, daemon_program, start_exiting, traced};
+use super::{COUNT_SLEEPS, Then, complete_data, daemon_program, start_exiting, traced};
 use crate::harness::*;
 
 /// A program that starts a `writer` daemon and exits 7, under tini-rs with `opts`: returns
@@ -142,13 +142,12 @@ fn grace_period_wakes_a_stopped_process_to_act_on_sigterm() {
 #[test]
 fn after_the_program_is_reaped_signals_go_by_pidfd_never_to_its_group() {
     let program = "d=$(mktemp -d); \
-                   sh -c \"trap '' TERM; touch $d/ok; echo ready; while :; do sleep 0.05; done\" & \
+                   sh -c \"trap '' TERM; touch $d/ok; echo ready \\$\\$; while :; do sleep 0.05; done\" & \
                    while [ ! -e $d/ok ]; do sleep 0.01; done; rm -r $d; exit 5";
-    let (out, trace) = traced(&["-s", "-t", "30s", "-vv"], program, |_, t| {
-        let main = children(t);
+    let (out, trace) = traced(&["-s", "-t", "30s", "-vv"], program, |ready, t| {
+        let helper = numbers(ready)[0];
         poll_until("the program to be reaped", || {
-            let now = children(t);
-            (now.len() == 1 && now != main).then_some(())
+            (children(t) == [helper]).then_some(())
         });
         wait_until_tini_is_idle(t);
         kill(t, libc::SIGUSR2);
@@ -167,6 +166,23 @@ fn after_the_program_is_reaped_signals_go_by_pidfd_never_to_its_group() {
         !trace.contains("kill(-"),
         "a group or -1 was signalled:\n{trace}"
     );
+}
+
+/// With few descriptors allowed (`ulimit -n 32`), the grace period as a subreaper still
+/// reaches every one of 100 processes in sessions of their own: they are signalled one at a
+/// time, not all pinned at once. In a namespace whose PID 1 is a shell, which counts the
+/// `sleep`s left after tini-rs exited.
+#[test]
+fn grace_period_reaches_more_processes_than_descriptors() {
+    let script = format!(
+        "ulimit -n 32; $1 -t 20s -- sh -c 'i=0; while [ $i -lt 100 ]; do setsid sleep 1000 & \
+         i=$((i+1)); done; echo ready; exit 0' 2>&1; echo \"tini $?\"; {COUNT_SLEEPS}"
+    );
+    let mut p = Proc::spawn(in_mode(Mode::Pid1, &["sh", "-c", &script, "sh", bin()]));
+    assert_eq!(p.wait_prefix("tini "), "tini 0");
+    assert_eq!(p.wait_prefix("left "), "left 0");
+    let out = p.finish();
+    assert!(!out.stdout.contains("Grace period over"), "{out}");
 }
 
 /// With a grace period but nothing left behind, tini-rs exits with the program at once
@@ -198,13 +214,9 @@ fn grace_period_waits_with_the_sigtimedwait_timeout() {
     }
     let dir = ScratchDir::new("strace");
     let log = dir.file("log");
-    let trace = dir.file("trace");
     let program = daemon_program("logger", &log, Then::Exit(3));
-    let inner = tini_s(Mode::Plain, &args_for(&["-t", "2s"], &program));
-    let cmd = wrap(
-        &["strace", "-o", &trace, "-e", "trace=rt_sigtimedwait"],
-        &inner,
-    );
+    let args = args_for(&["-s", "-t", "2s"], &program);
+    let (cmd, trace) = under_strace(&dir, &["-e", "trace=rt_sigtimedwait"], &args);
     let (p, _, _guard) = start_exiting(Mode::Plain, cmd);
     let out = p.finish();
     assert_eq!(out.code(), 3, "{out}");

@@ -1,6 +1,6 @@
 //! The shutdown features, each configured by its options here (by environment, Docker-style,
 //! in `containers`): the grace period on exit, broadcast delivery, signal rewriting, pause
-//! mode. Real processes, as PID 1 and as a subreaper. The scenes share one shape: a program
+//! mode, the stop delay, waiting for descendants. Real processes, as PID 1 and as a subreaper. The scenes share one shape: a program
 //! that starts a daemon (helper.py `daemon`: double-forked into its own session, re-parented
 //! to tini-rs) and then exits or becomes `sigrecv`.
 
@@ -12,6 +12,8 @@ pub mod broadcast;
 pub mod grace;
 pub mod pause;
 pub mod rewrite;
+pub mod stop_delay;
+pub mod wait_descendants;
 
 /// What the program does once its daemon is ready.
 #[derive(Clone, Copy)]
@@ -99,25 +101,29 @@ pub fn complete_data() -> String {
 }
 
 /// Runs `tini-rs INIT_ARGS -- sh -c PROGRAM` as a plain process under strace (tracing `kill`,
-/// `pidfd_open` and `pidfd_send_signal`) until the program prints `ready`, lets `drive` act
-/// on it (with tini-rs's PID), and returns the output and the trace.
+/// `pidfd_open` and `pidfd_send_signal`) until the program prints a line starting `ready`,
+/// lets `drive` act on it (with that line and tini-rs's PID), and returns the output and the
+/// trace.
 pub fn traced(
     init_args: &[&str],
     program: &str,
-    drive: impl FnOnce(&mut Proc, i32),
+    drive: impl FnOnce(&str, i32),
 ) -> (Output, String) {
     let dir = ScratchDir::new("strace");
-    let log = dir.file("trace");
     let program = ["sh", "-c", program].map(String::from);
-    let base = tini(Mode::Plain, &args_for(init_args, &program));
-    let trace = "trace=kill,pidfd_open,pidfd_send_signal";
-    let mut c = wrap(&["strace", "-qq", "-e", trace, "-o", &log], &base);
+    let trace = ["-e", "trace=kill,pidfd_open,pidfd_send_signal"];
+    let (mut c, log) = under_strace(&dir, &trace, &args_for(init_args, &program));
     c.stdin(std::process::Stdio::null());
     let mut p = Proc::spawn(c);
-    p.wait_prefix("ready");
+    let ready = p.wait_prefix("ready");
     let t = only_child(p.pid());
     wait_sigtimedwait(t);
-    drive(&mut p, t);
+    drive(&ready, t);
     let out = p.finish();
     (out, read_text(&log))
 }
+
+/// A shell command that counts the `sleep` processes left in its PID namespace.
+pub const COUNT_SLEEPS: &str = "n=0; for s in /proc/[0-9]*/comm; do \
+                                [ \"$(cat $s 2>/dev/null)\" = sleep ] && n=$((n+1)); done; \
+                                echo \"left $n\"";

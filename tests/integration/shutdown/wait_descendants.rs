@@ -1,0 +1,72 @@
+//! Waiting for descendants (`--wait-descendants`, `TINI_WAIT_DESCENDANTS`): a program that
+//! re-executes itself through a forked child and exits leaves tini-rs running, forwarding to
+//! what is left, until the last descendant has exited; with a grace period, a stop signal
+//! starts it.
+
+use std::process::Stdio;
+
+use crate::harness::*;
+
+/// The program restarts itself through a forked child and exits (dumb-init #141). With
+/// `--wait-descendants`, tini-rs stays, sends nothing, forwards signals to what is left, and
+/// exits with the program's code once the last descendant has exited by itself.
+#[test]
+fn wait_descendants_outlives_a_program_that_re_executes_itself() {
+    let program = "sh -c 'trap \"echo child-term\" TERM; trap \"echo child-done; exit 0\" USR1; \
+                   echo child-up $$; while :; do sleep 0.05; done' & exit 3";
+    for mode in MODES {
+        let mut c = tini(mode, &["--wait-descendants", "--", "sh", "-c", program]);
+        c.stdin(Stdio::null());
+        let mut p = Proc::spawn(c);
+        let child = numbers(&p.wait_prefix("child-up "))[0];
+        let t = p.tini(mode);
+        let child = if mode == Mode::Pid1 {
+            host_pid_of(t, child)
+        } else {
+            child
+        };
+        poll_until("the program to be reaped", || {
+            (children(t) == [child]).then_some(())
+        });
+        wait_until_tini_is_idle(t);
+        kill(t, libc::SIGUSR1);
+        let out = p.finish();
+        assert_eq!(out.code(), 3, "{mode:?}\n{out}");
+        assert!(out.stdout.contains("child-done"), "{mode:?}\n{out}");
+        assert!(
+            !out.stdout.contains("child-term"),
+            "{mode:?}: nothing was sent\n{out}"
+        );
+    }
+}
+
+/// `--wait-descendants` with a grace period: what is left runs on by itself until a stop
+/// signal comes; then the grace period starts (SIGTERM and SIGCONT, SIGKILL at its end).
+#[test]
+fn wait_descendants_with_grace_period_stops_on_sigterm() {
+    let program = "sh -c 'trap \"echo child-term; exit 0\" TERM; \
+                   echo child-up $$; while :; do sleep 0.05; done' & exit 3";
+    for mode in MODES {
+        let mut c = tini(mode, &["--", "sh", "-c", program]);
+        c.stdin(Stdio::null())
+            .env("TINI_WAIT_DESCENDANTS", "")
+            .env("TINI_GRACE_PERIOD", "20s");
+        let mut p = Proc::spawn(c);
+        let child = numbers(&p.wait_prefix("child-up "))[0];
+        let t = p.tini(mode);
+        let child = if mode == Mode::Pid1 {
+            host_pid_of(t, child)
+        } else {
+            child
+        };
+        poll_until("the program to be reaped", || {
+            (children(t) == [child]).then_some(())
+        });
+        wait_until_tini_is_idle(t);
+        kill(t, libc::SIGTERM);
+        let out = p.finish();
+        assert_eq!(out.code(), 3, "{mode:?}\n{out}");
+        assert!(out.stdout.contains("child-term"), "{mode:?}\n{out}");
+        assert!(!out.stderr.contains("Grace period over"), "{mode:?}\n{out}");
+    }
+}
