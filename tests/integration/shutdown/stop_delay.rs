@@ -10,17 +10,23 @@ use crate::harness::*;
 const TRAPS: &str = "trap 'echo term; exit 0' TERM; trap 'echo winch' WINCH; \
                      trap 'echo usr1; exit 7' USR1; echo ready; while :; do sleep 0.05; done";
 
+/// tini-rs with `opts` and `env` running [`TRAPS`], once the program is ready; and its PID.
+fn start(mode: Mode, opts: &[&str], env: &[(&str, &str)]) -> (Proc, i32) {
+    let mut c = tini(mode, &[opts, &["--", "sh", "-c", TRAPS]].concat());
+    c.stdin(Stdio::null()).envs(env.iter().copied());
+    let mut p = Proc::spawn(c);
+    p.wait_prefix("ready");
+    let t = p.tini(mode);
+    (p, t)
+}
+
 /// `--stop-delay`: the first SIGTERM is held while the program keeps running and every other
 /// signal passes at once; when the delay is over, SIGTERM is passed on. No wake-up is
 /// pending unless a delay runs.
 #[test]
 fn stop_delay_holds_the_first_sigterm() {
     for mode in MODES {
-        let mut c = tini(mode, &["--stop-delay", "1500ms", "--", "sh", "-c", TRAPS]);
-        c.stdin(Stdio::null());
-        let mut p = Proc::spawn(c);
-        p.wait_prefix("ready");
-        let t = p.tini(mode);
+        let (mut p, t) = start(mode, &["--stop-delay", "1500ms"], &[]);
         assert_eq!(sigtimedwait_timeout(t), "0x0", "{mode:?}: idle, no timeout");
         kill(t, libc::SIGTERM);
         poll_until("the delay to run", || {
@@ -41,11 +47,7 @@ fn stop_delay_holds_the_first_sigterm() {
 #[test]
 fn stop_delay_ends_on_a_second_sigterm_or_the_programs_exit() {
     for mode in MODES {
-        let mut c = tini(mode, &["--stop-delay", "1h", "--", "sh", "-c", TRAPS]);
-        c.stdin(Stdio::null());
-        let mut p = Proc::spawn(c);
-        p.wait_prefix("ready");
-        let t = p.tini(mode);
+        let (mut p, t) = start(mode, &["--stop-delay", "1h"], &[]);
         kill(t, libc::SIGTERM);
         kill(t, libc::SIGWINCH);
         p.wait_prefix("winch");
@@ -54,11 +56,7 @@ fn stop_delay_ends_on_a_second_sigterm_or_the_programs_exit() {
         let out = p.finish();
         assert_eq!(out.code(), 0, "{mode:?}\n{out}");
 
-        let mut c = tini(mode, &["--", "sh", "-c", TRAPS]);
-        c.stdin(Stdio::null()).env("TINI_STOP_DELAY", "1h");
-        let mut p = Proc::spawn(c);
-        p.wait_prefix("ready");
-        let t = p.tini(mode);
+        let (p, t) = start(mode, &[], &[("TINI_STOP_DELAY", "1h")]);
         kill(t, libc::SIGTERM);
         poll_until("the delay to run", || {
             (sigtimedwait_timeout(t) != "0x0").then_some(())

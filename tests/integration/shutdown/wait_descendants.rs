@@ -7,6 +7,24 @@ use std::process::Stdio;
 
 use crate::harness::*;
 
+/// Starts `cmd` (a program that starts a child, which prints `child-up PID`, and exits) and
+/// waits until the program has been reaped and only the child is left under tini-rs, which
+/// waits again; returns it and tini-rs's PID.
+fn until_only_the_child_is_left(mode: Mode, cmd: std::process::Command) -> (Proc, i32) {
+    let mut p = Proc::spawn(cmd);
+    let child = numbers(&p.wait_prefix("child-up "))[0];
+    let t = p.tini(mode);
+    let child = match mode {
+        Mode::Plain => child,
+        Mode::Pid1 | Mode::InNamespace => host_pid_of(t, child),
+    };
+    poll_until("the program to be reaped", || {
+        (children(t) == [child]).then_some(())
+    });
+    wait_until_tini_is_idle(t);
+    (p, t)
+}
+
 /// The program restarts itself through a forked child and exits (dumb-init #141). With
 /// `--wait-descendants`, tini-rs stays, sends nothing, forwards signals to what is left, and
 /// exits with the program's code once the last descendant has exited by itself.
@@ -17,18 +35,7 @@ fn wait_descendants_outlives_a_program_that_re_executes_itself() {
     for mode in MODES {
         let mut c = tini(mode, &["--wait-descendants", "--", "sh", "-c", program]);
         c.stdin(Stdio::null());
-        let mut p = Proc::spawn(c);
-        let child = numbers(&p.wait_prefix("child-up "))[0];
-        let t = p.tini(mode);
-        let child = if mode == Mode::Pid1 {
-            host_pid_of(t, child)
-        } else {
-            child
-        };
-        poll_until("the program to be reaped", || {
-            (children(t) == [child]).then_some(())
-        });
-        wait_until_tini_is_idle(t);
+        let (p, t) = until_only_the_child_is_left(mode, c);
         kill(t, libc::SIGUSR1);
         let out = p.finish();
         assert_eq!(out.code(), 3, "{mode:?}\n{out}");
@@ -51,18 +58,7 @@ fn wait_descendants_with_grace_period_stops_on_sigterm() {
         c.stdin(Stdio::null())
             .env("TINI_WAIT_DESCENDANTS", "")
             .env("TINI_GRACE_PERIOD", "20s");
-        let mut p = Proc::spawn(c);
-        let child = numbers(&p.wait_prefix("child-up "))[0];
-        let t = p.tini(mode);
-        let child = if mode == Mode::Pid1 {
-            host_pid_of(t, child)
-        } else {
-            child
-        };
-        poll_until("the program to be reaped", || {
-            (children(t) == [child]).then_some(())
-        });
-        wait_until_tini_is_idle(t);
+        let (p, t) = until_only_the_child_is_left(mode, c);
         kill(t, libc::SIGTERM);
         let out = p.finish();
         assert_eq!(out.code(), 3, "{mode:?}\n{out}");
