@@ -156,11 +156,19 @@ fn catatonit_drop_in() {
         &["--", "sh", "-c", "exit 4"],
         &["-g", "--", "sh", "-c", "kill -TERM $$"],
         &["--", "sh", "-c", "kill -KILL $$"],
+        &["/nonexistent/program"],
+        &["/etc/passwd"],
     ];
     for args in cases {
         let as_init = |prog: &str| run(in_mode(Mode::Plain, &[&[prog], *args].concat()));
         let (a, b) = (as_init(&ours), as_init(theirs));
         assert_eq!(a.code(), b.code(), "{args:?}\nours: {a}\ncatatonit: {b}");
+        // The same streams carry something (the texts differ: ours name tini-rs).
+        assert_eq!(
+            (a.stdout.is_empty(), a.stderr.is_empty()),
+            (b.stdout.is_empty(), b.stderr.is_empty()),
+            "{args:?}\nours: {a}\ncatatonit: {b}"
+        );
         if args
             .first()
             .is_some_and(|a| a.contains('V') || a.contains("version"))

@@ -1,7 +1,7 @@
 //! Waiting for descendants (`--wait-descendants`, `TINI_WAIT_DESCENDANTS`): a program that
 //! re-executes itself through a forked child and exits leaves tini-rs running, forwarding to
-//! what is left, until the last descendant has exited; with a grace period, a stop signal
-//! starts it.
+//! what is left (whatever the delivery mode, SIGCONT after SIGTERM), until the last
+//! descendant has exited; with a grace period, a stop signal starts it.
 
 use std::process::Stdio;
 
@@ -64,5 +64,31 @@ fn wait_descendants_with_grace_period_stops_on_sigterm() {
         assert_eq!(out.code(), 3, "{mode:?}\n{out}");
         assert!(out.stdout.contains("child-term"), "{mode:?}\n{out}");
         assert!(!out.stderr.contains("Grace period over"), "{mode:?}\n{out}");
+    }
+}
+
+/// While waiting for descendants, every signal reaches them whatever the delivery mode
+/// (`-c` here), and a SIGTERM is followed by SIGCONT, so a stopped descendant acts on it.
+#[test]
+fn waiting_for_descendants_forwards_to_them_and_wakes_the_stopped() {
+    let program = "setsid sh -c 'trap \"echo child-usr1\" USR1; \
+                   trap \"echo child-term; exit 0\" TERM; \
+                   echo child-up $$; while :; do sleep 0.05; done' & exit 3";
+    for mode in MODES {
+        let mut c = tini(
+            mode,
+            &["-c", "--wait-descendants", "--", "sh", "-c", program],
+        );
+        c.stdin(Stdio::null());
+        let (mut p, t) = until_only_the_child_is_left(mode, c);
+        let child = only_child(t);
+        kill(t, libc::SIGUSR1);
+        p.wait_prefix("child-usr1");
+        kill(child, libc::SIGSTOP);
+        poll_until("the child to stop", || stopped(child).then_some(()));
+        kill(t, libc::SIGTERM);
+        let out = p.finish();
+        assert_eq!(out.code(), 3, "{mode:?}\n{out}");
+        assert!(out.stdout.contains("child-term"), "{mode:?}\n{out}");
     }
 }
