@@ -32,6 +32,8 @@ mod hostile;
 mod inheritance;
 /// Logging: the not-PID-1 warning, `-v` levels, the line format.
 mod logging;
+/// The man page against what `-h` prints.
+mod manpage;
 /// Property test of the parser and of the binary on rejected input; no panics by construction.
 mod parser_props;
 /// Reaping: bursts and streams of orphans, `-s`, `-w`, exit after the drain.

@@ -1,13 +1,14 @@
 //! The man page `doc/tini-rs.1` against what the binary's `-h` prints, so the two cannot
 //! drift: every option and `TINI_*` variable that `-h` names is described in the man page,
 //! and the man page describes no option or variable that `-h` lacks.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
 use std::process::Command;
 
+use crate::harness::bin;
+
 fn help() -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_tini-rs"))
+    let out = Command::new(bin())
         .arg("-h")
         .env_clear()
         .output()
@@ -106,10 +107,10 @@ fn sections(man: &str) -> Vec<(String, Vec<String>)> {
 }
 
 fn section<'a>(all: &'a [(String, Vec<String>)], name: &str) -> &'a [String] {
-    all.iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, l)| l.as_slice())
-        .unwrap_or_else(|| panic!("the man page has no .SH {name}"))
+    all.iter().find(|(n, _)| n == name).map_or_else(
+        || panic!("the man page has no .SH {name}"),
+        |(_, l)| l.as_slice(),
+    )
 }
 
 /// The tag lines of a section: the line after each `.TP`.
