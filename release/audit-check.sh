@@ -13,14 +13,7 @@ ROOT=$PWD
 . release/common.sh
 RUST_AUDIT_INFO_VERSION=0.5.4
 
-DIST=$ROOT/dist
-while [ $# -gt 0 ]; do
-  case $1 in
-    --dist) [ $# -ge 2 ] && [ -n "$2" ] || die "--dist needs a directory"; DIST=$2; shift 2 ;;
-    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument '$1' (see --help)" ;;
-  esac
-done
+dist_args "$@"
 [ -d "$DIST" ] || die "no directory $DIST: run release/build.sh first"
 
 if ! cargo install --list 2>/dev/null | grep -qx "rust-audit-info v$RUST_AUDIT_INFO_VERSION:"; then

@@ -12,14 +12,7 @@ ROOT=$PWD
 # shellcheck source=release/common.sh
 . release/common.sh
 
-DIST=$ROOT/dist
-while [ $# -gt 0 ]; do
-  case $1 in
-    --dist) [ $# -ge 2 ] && [ -n "$2" ] || die "--dist needs a directory"; DIST=$2; shift 2 ;;
-    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument '$1' (see --help)" ;;
-  esac
-done
+dist_args "$@"
 [ -f "$DIST/SHA256SUMS" ] || die "no $DIST/SHA256SUMS: run release/build.sh first"
 git diff --quiet HEAD -- || die "the working tree has uncommitted changes: the clone would build something else"
 

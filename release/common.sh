@@ -117,3 +117,16 @@ check_static() { # FILE ARCH
   case $desc in *", stripped"*) ;; *) die "$f: not stripped" ;; esac
   readelf -S -W "$f" | grep -q ' \.dep-v0 ' || die "$f: no .dep-v0 section (dependency list)"
 }
+
+# The one option of the check scripts: --dist DIR (default: dist/ of the tree), or --help
+# (the script's header comment). Sets DIST.
+dist_args() {
+  DIST=$ROOT/dist
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --dist) [ $# -ge 2 ] && [ -n "$2" ] || die "--dist needs a directory"; DIST=$2; shift 2 ;;
+      -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+      *) die "unknown argument '$1' (see --help)" ;;
+    esac
+  done
+}

@@ -11,14 +11,7 @@ ROOT=$PWD
 # shellcheck source=release/common.sh
 . release/common.sh
 
-DIST=$ROOT/dist
-while [ $# -gt 0 ]; do
-  case $1 in
-    --dist) [ $# -ge 2 ] && [ -n "$2" ] || die "--dist needs a directory"; DIST=$2; shift 2 ;;
-    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument '$1' (see --help)" ;;
-  esac
-done
+dist_args "$@"
 shopt -s nullglob
 debs=("$DIST"/tini-rs_*.deb)
 [ ${#debs[@]} -gt 0 ] || die "no .deb in $DIST: run release/build.sh first"
