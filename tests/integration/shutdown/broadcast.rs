@@ -114,8 +114,11 @@ fn broadcast_spares_a_shell_entered_from_outside() {
 /// descendant (here a helper in a session of its own) through a pidfd, never by a bare PID.
 #[test]
 fn broadcast_signals_through_pidfds() {
-    let program = "setsid sh -c 'trap \"exit 0\" USR1; echo ready; while :; do sleep 0.05; done' & \
-                   trap '' USR1; wait";
+    // The program catches USR1 before it starts the helper (a caught signal is reset to its
+    // default in the child, so the helper can set its own trap) and waits for it to exit.
+    let program = "trap true USR1; \
+                   setsid sh -c 'trap \"exit 0\" USR1; echo ready; while :; do sleep 0.05; done' & \
+                   h=$!; while kill -0 $h 2>/dev/null; do wait $h; done";
     let (out, trace) = traced(&["-s", "-a"], program, |_, t| kill(t, libc::SIGUSR1));
     assert_eq!(out.code(), 0, "{out}\n{trace}");
     let usr1: Vec<&str> = trace.lines().filter(|l| l.contains("SIGUSR1")).collect();
