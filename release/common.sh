@@ -2,6 +2,10 @@
 # installation of what the release build needs.
 # shellcheck shell=bash
 
+# Tools installed with `cargo install` (cargo-auditable, rust-audit-info) live here; a fresh
+# container (the release workflow) does not have it on PATH.
+PATH=${CARGO_HOME:-$HOME/.cargo}/bin:$PATH
+
 # Debian architecture names, in the order of dist/ listings.
 ALL_ARCHS=(amd64 arm64 armhf i386 ppc64el)
 # cargo-auditable, which embeds the dependency list (pinned: its output is part of the binary).

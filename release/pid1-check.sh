@@ -6,6 +6,12 @@
 # exitcode=0x00000700" line. Any failed check exits 1 instead. Polls have deadlines long
 # enough for an emulated CPU; none is a fixed wait.
 
+# Only there: on any other machine its busybox links and /proc mount would change the host.
+if [ "$PPID" != 1 ] || [ ! -x /tini-rs ] || [ ! -x /bin/busybox ]; then
+  echo "pid1-check.sh: runs only as tini-rs's program in release/boot-check.sh's VM" >&2
+  exit 1
+fi
+
 /bin/busybox --install -s /bin
 PATH=/bin
 export PATH
