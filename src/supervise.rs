@@ -42,8 +42,6 @@ pub struct Supervisor<'a> {
     /// The program's PID while it is not reaped. Only then may its PID, and its group's
     /// ID (the same number), be signalled: a reaped PID can be reused.
     main: Option<i32>,
-    /// A program was started (false in pause mode).
-    had_program: bool,
     /// The program's exit code (before `-e`), once known.
     code: Option<u8>,
     phase: Phase,
@@ -67,7 +65,6 @@ impl<'a> Supervisor<'a> {
             own_pid,
             is_pid1: own_pid == 1,
             main,
-            had_program: main.is_some(),
             code: None,
             phase: Phase::Running,
             no_children: false,
@@ -312,7 +309,7 @@ impl<'a> Supervisor<'a> {
             (Delivery::Group, Some(pid)) => Self::to_program_group(pid, sig),
             // The program is reaped (a grace period runs): its group's ID may be reused,
             // so what is left of it is reached as our descendants.
-            (Delivery::Group, None) if self.had_program => {
+            (Delivery::Group, None) if !self.cfg.pause => {
                 deliver::to_descendants(self.own_pid, None, &[sig]);
             }
             (Delivery::Group | Delivery::Child, None) => {
