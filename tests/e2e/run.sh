@@ -642,18 +642,26 @@ docker_env_checks() {
   fi
 }
 
+# `DOCKER_BUILDKIT=0 docker build ARGS...` (offline): a passed check named LABEL, or a
+# failed one with the tail of the build's log; returns the build's success.
+dbuild() { # LABEL ARGS...
+  local label=$1 log=$T/docker.build rc=0
+  shift
+  DOCKER_BUILDKIT=0 docker_cli build --network none -q "$@" >"$log" 2>&1 || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    fail "docker: $label failed:"
+    tail -n 20 "$log" | sed 's/^/        /'
+    return 1
+  fi
+  pass "docker: $label"
+}
+
 docker_builds() {
   local rc out=$T/docker.out
 
   # Dockerfile.test: FROM scratch + the busybox rootfs, self-check as CMD.
-  rc=0
-  DOCKER_BUILDKIT=0 docker_cli build --network none -q -f "$ROOT/Dockerfile.test" \
-    -t tini-e2e-selfcheck "$T/ctx" >"$out" 2>&1 || rc=$?
-  if [ "$rc" -ne 0 ]; then
-    fail "docker: DOCKER_BUILDKIT=0 docker build -f Dockerfile.test failed:"
-    tail -n 20 "$out" | sed 's/^/        /'
-  else
-    pass "docker: DOCKER_BUILDKIT=0 docker build -f Dockerfile.test"
+  if dbuild "DOCKER_BUILDKIT=0 docker build -f Dockerfile.test" \
+    -f "$ROOT/Dockerfile.test" -t tini-e2e-selfcheck "$T/ctx"; then
     rc=0
     drun tini-e2e-selfcheck >"$out" 2>&1 || rc=$?
     sed 's/^/        /' "$out"
@@ -669,16 +677,9 @@ docker_builds() {
   # here), both stages FROM the imported busybox image.
   mkdir -p "$T/example-ctx"
   install -m 0755 "$BIN" "$T/example-ctx/tini-rs"
-  rc=0
-  DOCKER_BUILDKIT=0 docker_cli build --network none -q -f "$ROOT/examples/Dockerfile" \
-    --build-arg BUILDER="$IMG" --build-arg BASE="$IMG" \
-    -t tini-e2e-example "$T/example-ctx" >"$out" 2>&1 || rc=$?
-  if [ "$rc" -ne 0 ]; then
-    fail "docker: docker build -f examples/Dockerfile failed:"
-    tail -n 20 "$out" | sed 's/^/        /'
-    return 0
-  fi
-  pass "docker: DOCKER_BUILDKIT=0 docker build -f examples/Dockerfile (BUILDER=BASE=$IMG)"
+  dbuild "DOCKER_BUILDKIT=0 docker build -f examples/Dockerfile (BUILDER=BASE=$IMG)" \
+    -f "$ROOT/examples/Dockerfile" --build-arg BUILDER="$IMG" --build-arg BASE="$IMG" \
+    -t tini-e2e-example "$T/example-ctx" || return 0
   rc=0
   drun tini-e2e-example >"$out" 2>&1 || rc=$?
   sed 's/^/        /' "$out"
@@ -734,14 +735,8 @@ docker_release_image() {
   mkdir -p "$T/copy-from-ctx"
   printf '%s\n' "FROM $IMG" "COPY --from=$ref /tini-rs /tini-rs" 'ENTRYPOINT ["/tini-rs", "--"]' \
     >"$T/copy-from-ctx/Dockerfile"
-  rc=0
-  DOCKER_BUILDKIT=0 docker_cli build --network none -q -t tini-e2e-copy-from "$T/copy-from-ctx" >"$out" 2>&1 || rc=$?
-  if [ "$rc" -ne 0 ]; then
-    fail "docker: docker build with COPY --from=$ref failed:"
-    tail -n 20 "$out" | sed 's/^/        /'
-    return 0
-  fi
-  pass "docker: DOCKER_BUILDKIT=0 docker build of a Dockerfile with COPY --from=$ref"
+  dbuild "DOCKER_BUILDKIT=0 docker build of a Dockerfile with COPY --from=$ref" \
+    -t tini-e2e-copy-from "$T/copy-from-ctx" || return 0
   rc=0
   drun tini-e2e-copy-from sh -c "$PS_PROG; sha256sum /tini-rs; exit 5" >"$out" 2>&1 || rc=$?
   want=$(sha256sum <"$RELEASE_DIST/tini-rs-amd64" | cut -d' ' -f1)
