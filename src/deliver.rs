@@ -7,7 +7,7 @@
 //! a PID reused in between is never hit; `kill` is the fallback only where no pidfd can be
 //! had (kernels before Linux 5.3, or no descriptor left).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use log::{debug, trace, warn};
 use nix::errno::Errno;
@@ -75,7 +75,7 @@ pub fn kill(target: i32, sig: i32) {
 
 /// Failed deliveries other than ESRCH, counted so that a storm (e.g. EAGAIN when the
 /// receiver's queue of real-time signals is full) logs a few lines, not one per signal.
-static SEND_FAILURES: AtomicU64 = AtomicU64::new(0);
+static SEND_FAILURES: AtomicU32 = AtomicU32::new(0);
 
 /// ESRCH (the target just died) is normal; other failures are logged, sparsely.
 fn report(r: Result<(), Errno>, target: i32, sig: i32) {
