@@ -14,18 +14,43 @@ use nix::errno::Errno;
 
 use crate::procs::{self, Proc};
 use crate::signals;
+use crate::state::Target;
 use crate::sys::{self, Pidfd};
 
-/// Sends `signals`, in order, to every descendant of `root` that /proc shows now, except
-/// the members of `skip_group` (already reached through their group). One process at a
-/// time: pinned by a pidfd, checked, signalled, released, so that no number of processes
-/// can run tini-rs out of descriptors.
-pub fn to_descendants(root: i32, skip_group: Option<i32>, signals: &[i32]) {
+/// Carries out the core's `Send(target, sig)` for init `own_pid`. `program` is the program's
+/// PID (0 in pause mode), `main` the same while its status is not collected: only then are
+/// its PID and group signalled (a reaped PID can be reused). The group's members are still
+/// told apart by its ID afterwards: an ID some process still uses is never reused.
+pub fn send(target: Target, sig: i32, own_pid: i32, program: i32, main: Option<i32>) {
+    match (target, main) {
+        (Target::Group, Some(pid)) => {
+            kill(-pid, sig);
+            // A program that left its group (tini -g loses the signal then).
+            if sys::getpgid(pid).is_ok_and(|g| g != pid) {
+                kill(pid, sig);
+            }
+        }
+        (Target::Program, Some(pid)) => kill(pid, sig),
+        (Target::Outside, _) => {
+            to_descendants(own_pid, sig, |p| p.pgrp != program && Some(p.pid) != main);
+        }
+        (Target::Descendants, _) => to_descendants(own_pid, sig, |_| true),
+        (Target::Everyone, _) if own_pid == 1 => kill(-1, sig),
+        (Target::Everyone | Target::Group | Target::Program, _) => {
+            trace!("Nobody to receive {} as {target:?}", signals::name(sig));
+        }
+    }
+}
+
+/// Sends `sig` to every descendant of `root` that /proc shows now and `pick` accepts. One
+/// process at a time: pinned by a pidfd, checked, signalled, released, so that no number of
+/// processes can run tini-rs out of descriptors.
+fn to_descendants(root: i32, sig: i32, pick: impl Fn(&Proc) -> bool) {
     let table = procs::scan();
     let found = procs::descendants(&table, root);
     trace!("Found {} descendants to signal", found.len());
-    for p in found.iter().filter(|p| Some(p.pgrp) != skip_group) {
-        to_pinned(p, signals);
+    for p in found.iter().filter(|p| pick(p)) {
+        to_pinned(p, &[sig]);
     }
 }
 

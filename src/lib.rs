@@ -17,6 +17,7 @@ pub mod procs;
 pub mod reap;
 pub mod signals;
 pub mod spawn;
+pub mod state;
 pub mod supervise;
 pub mod sys;
 
