@@ -34,6 +34,7 @@ pub fn send(target: Target, sig: i32, own_pid: i32, program: i32, main: Option<i
         (Target::Outside, _) => {
             to_descendants(own_pid, sig, |p| p.pgrp != program && Some(p.pid) != main);
         }
+        (Target::Members, _) => to_descendants(own_pid, sig, |p| p.pgrp == program),
         (Target::Descendants, _) => to_descendants(own_pid, sig, |_| true),
         (Target::Everyone, _) if own_pid == 1 => kill(-1, sig),
         (Target::Everyone | Target::Group | Target::Program, _) => {

@@ -46,6 +46,8 @@ pub enum Target {
     Program,
     /// Every descendant of tini-rs outside the program's group, the program excluded.
     Outside,
+    /// What is left of the program's group once its status is collected, found in /proc.
+    Members,
     /// Every descendant of tini-rs.
     Descendants,
     /// Every process of the namespace but tini-rs: `kill(-1)`, only ever as PID 1.
@@ -306,32 +308,37 @@ impl<'a> Core<'a> {
     }
 
     /// The program's status is collected (or pause mode was told to stop): exit, wait for
-    /// the rest, or start the grace period.
+    /// the rest, or start the grace period. A stop request that did not reach every process
+    /// it is due to goes to them: a held one to what the delivery mode reaches, a sent one,
+    /// with `--wait-descendants`, to the descendants it missed.
     fn program_gone(&mut self, now: Duration) {
-        let held = self.st.held.take();
-        let lingering = self.cfg.grace_period.is_some() || self.cfg.wait_descendants;
-        if !lingering || self.st.none_left {
+        let held = self.st.held.take().map(|(sig, _)| sig);
+        let (grace, wait) = (self.cfg.grace_period.is_some(), self.cfg.wait_descendants);
+        if self.st.none_left {
             self.st.phase = Phase::Done;
-        } else if !self.cfg.wait_descendants {
-            self.start_grace(now);
-        } else if held.is_some() || self.st.stop.is_some() {
-            // A stop request came while the program ran: the rest are to stop too.
-            if self.cfg.grace_period.is_some() {
-                self.start_grace(now);
-            } else {
-                let (target, sig) = match (held, self.cfg.delivery) {
-                    (Some((sig, _)), _) => (Some(Target::Descendants), sig),
-                    (None, d) => (Self::missed(d), self.st.stop.unwrap_or(libc::SIGTERM)),
-                };
-                if let Some(t) = target {
-                    self.send(t, sig);
-                    self.send(t, libc::SIGCONT);
-                }
-                self.st.phase = Phase::Waiting;
-                self.log(Level::Info, WAITING, Arg::None);
+            return;
+        }
+        if grace && (held.or(self.st.stop).is_some() || !wait) {
+            return self.start_grace(now);
+        }
+        let owed = match (held, self.st.stop) {
+            (Some(_), _) if wait => Some(Target::Descendants),
+            (Some(_), _) => match self.cfg.delivery {
+                Delivery::Group => Some(Target::Members),
+                Delivery::Child => None,
+                Delivery::All => Some(Target::Descendants),
+            },
+            (None, Some(_)) if wait => Self::missed(self.cfg.delivery),
+            (None, _) => None,
+        };
+        if let (Some(target), Some(sig)) = (owed, held.or(self.st.stop)) {
+            self.send(target, sig);
+            if wait {
+                self.send(target, libc::SIGCONT);
             }
-        } else {
-            self.st.phase = Phase::Waiting;
+        }
+        self.st.phase = if wait { Phase::Waiting } else { Phase::Done };
+        if wait {
             self.log(Level::Info, WAITING, Arg::None);
         }
     }
@@ -395,3 +402,7 @@ impl<'a> Core<'a> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "state_check.rs"]
+mod check;

@@ -1,0 +1,501 @@
+//! The exhaustive check of the core: a breadth-first search of every state that every
+//! configuration can reach against an abstract world, with the core's properties checked in
+//! each. A search of our own rather than the `stateright` crate: the world is a few dozen
+//! lines, the properties need the world's bookkeeping (who was promised which signal) more
+//! than temporal operators, and the test builds with no new dependency in seconds.
+//!
+//! The world: the program (plain, ignoring SIGTERM/SIGINT/SIGQUIT, stopped, or moved to a
+//! group of its own) and at most one other descendant (plain, stopped, ignoring, or a fork
+//! chain that a SIGKILL by /proc scan misses twice; in the program's group or not). Events
+//! in any order: SIGTERM, SIGINT and SIGUSR1 (up to [`SIGNALS`] of them), SIGCHLD (a drain;
+//! any number), each process exiting by itself, and time reaching the core's deadline.
+
+use std::collections::{HashSet, VecDeque};
+use std::time::Duration;
+
+use super::{AFTER_KILL, Action, Core, Event, Phase, State, Target};
+use crate::config::{Config, Delivery};
+use crate::exit_code::Outcome;
+
+const TERM: i32 = libc::SIGTERM;
+const INT: i32 = libc::SIGINT;
+const QUIT: i32 = libc::SIGQUIT;
+const KILL: i32 = libc::SIGKILL;
+const CONT: i32 = libc::SIGCONT;
+/// How many signals a run of the world may send tini-rs.
+pub const SIGNALS: u8 = 3;
+/// The code of a process that exits by itself.
+const CODE: u8 = 3;
+
+/// Whether `sig` asks a process to stop (what a stop request is sent as).
+fn stop_class(sig: i32) -> bool {
+    matches!(sig, TERM | INT | QUIT)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Life {
+    Running,
+    /// Stopped, with the stop signal it will act on once continued.
+    Stopped(Option<i32>),
+    /// Dead, not reaped yet: its code.
+    Zombie(u8),
+    Reaped,
+}
+
+/// One process of the world, with what it was promised and what it got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Proc {
+    life: Life,
+    /// In the program's group (for the program: it stayed in the group it was started in).
+    in_group: bool,
+    /// Ignores SIGTERM, SIGINT and SIGQUIT.
+    ignores: bool,
+    /// May still exit by itself.
+    may_exit: bool,
+    /// SIGKILLs sent by /proc scan that it outruns by forking.
+    escapes: u8,
+    /// Stop requests it is to get now, and once the program is gone.
+    owed: u8,
+    later: u8,
+    /// Stop-class signals it got.
+    got: u8,
+}
+
+impl Proc {
+    fn new(life: Life, in_group: bool, ignores: bool, escapes: u8) -> Self {
+        let (may_exit, owed, later, got) = (escapes == 0, 0, 0, 0);
+        Proc {
+            life,
+            in_group,
+            ignores,
+            may_exit,
+            escapes,
+            owed,
+            later,
+            got,
+        }
+    }
+
+    fn alive(&self) -> bool {
+        matches!(self.life, Life::Running | Life::Stopped(_))
+    }
+
+    fn die(&mut self, code: u8, chld: &mut bool) {
+        self.life = Life::Zombie(code);
+        *chld = true;
+    }
+
+    /// `sig` arrives; `by_scan`: sent by /proc scan, which a fork chain can outrun.
+    fn hit(&mut self, sig: i32, by_scan: bool, chld: &mut bool) {
+        if !self.alive() {
+            return;
+        }
+        self.got += u8::from(stop_class(sig));
+        let by_sig = 128 + u8::try_from(sig).unwrap_or(0);
+        match (sig, self.life) {
+            (KILL, _) if by_scan && self.escapes > 0 => self.escapes -= 1,
+            (KILL, _) => self.die(by_sig, chld),
+            (CONT, Life::Stopped(Some(s))) => self.die(128 + u8::try_from(s).unwrap_or(0), chld),
+            (CONT, Life::Stopped(None)) => self.life = Life::Running,
+            (s, _) if !stop_class(s) || self.ignores => {}
+            (s, Life::Stopped(_)) => self.life = Life::Stopped(Some(s)),
+            _ => self.die(by_sig, chld),
+        }
+    }
+}
+
+/// The program, the other descendant, the core's state, and the bookkeeping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct World {
+    core: State,
+    prog: Proc,
+    other: Option<Proc>,
+    /// A SIGCHLD is pending.
+    chld: bool,
+    now: Duration,
+    /// Signals the world may still send.
+    budget: u8,
+    /// Stop requests pause mode received.
+    stops: u8,
+    /// When the grace period's SIGKILL went out.
+    killed_at: Option<Duration>,
+}
+
+/// What the world can do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Signal(i32),
+    Chld,
+    ProgramExits,
+    OtherExits,
+    Deadline,
+}
+
+/// One configuration under check.
+pub struct Check<'a> {
+    cfg: &'a Config,
+    pid1: bool,
+}
+
+impl Check<'_> {
+    fn core(&self, st: State) -> Core<'_> {
+        let mut c = Core::new(self.cfg, self.pid1);
+        c.st = st;
+        c
+    }
+
+    /// `ev` to the core, its actions carried out in the world as the loop does.
+    fn feed(&self, w: &mut World, ev: Event) -> Result<(), String> {
+        let mut core = self.core(w.core);
+        core.handle(ev, w.now);
+        let actions = core.take();
+        w.core = core.st;
+        for a in actions.iter().flatten() {
+            if let Action::Send(t, sig) = *a {
+                self.deliver(w, t, sig)?;
+            }
+        }
+        if actions.contains(&Some(Action::Drain)) {
+            self.drain(w)?;
+        }
+        Ok(())
+    }
+
+    fn deliver(&self, w: &mut World, t: Target, sig: i32) -> Result<(), String> {
+        let collected = self.cfg.pause || w.prog.life == Life::Reaped;
+        if collected && matches!(t, Target::Group | Target::Program) {
+            return Err(format!("nothing_to_collected_program: {sig} to {t:?}"));
+        }
+        if t == Target::Everyone && !self.pid1 {
+            return Err("kill_all_only_as_pid1".into());
+        }
+        let by_scan = matches!(t, Target::Outside | Target::Members | Target::Descendants);
+        let (prog, other) = match t {
+            Target::Group => (true, w.other.is_some_and(|o| o.in_group)),
+            Target::Program => (true, false),
+            Target::Outside => (false, w.other.is_some_and(|o| !o.in_group)),
+            Target::Members => (false, w.other.is_some_and(|o| o.in_group)),
+            Target::Descendants | Target::Everyone => (!self.cfg.pause, true),
+        };
+        if prog {
+            w.prog.hit(sig, by_scan, &mut w.chld);
+        }
+        if let Some(o) = w.other.as_mut().filter(|_| other) {
+            o.hit(sig, by_scan, &mut w.chld);
+        }
+        Ok(())
+    }
+
+    fn drain(&self, w: &mut World) -> Result<(), String> {
+        w.chld = false;
+        let mut program = None;
+        if let Life::Zombie(code) = w.prog.life {
+            w.prog.life = Life::Reaped;
+            program = Some(match code {
+                CODE => Outcome::Exited(i32::from(code)),
+                c => Outcome::Signaled(i32::from(c) - 128),
+            });
+            if let Some(o) = w.other.as_mut() {
+                o.owed += std::mem::take(&mut o.later);
+            }
+        }
+        if let Some(o) = w
+            .other
+            .as_mut()
+            .filter(|o| matches!(o.life, Life::Zombie(_)))
+        {
+            o.life = Life::Reaped;
+        }
+        let none_left = (self.cfg.pause || w.prog.life == Life::Reaped)
+            && w.other.is_none_or(|o| o.life == Life::Reaped);
+        self.feed(w, Event::Drained(program, none_left))
+    }
+
+    /// The world sends tini-rs `signo`; the bookkeeping notes who is promised it.
+    fn signal(&self, w: &mut World, signo: i32) -> Result<(), String> {
+        w.budget -= 1;
+        let stop = matches!(signo, TERM | INT) && self.cfg.rewrite.apply(signo).is_some();
+        let merged = signo == TERM && w.core.held.is_some();
+        if stop && self.cfg.pause && w.core.code.is_none() {
+            w.stops += 1;
+        } else if stop && !merged {
+            let running = !self.cfg.pause && w.prog.life != Life::Reaped;
+            let (now_prog, now_other) = match (running, self.cfg.delivery) {
+                (false, _) | (true, Delivery::All) => (running, true),
+                (true, Delivery::Group) => (true, w.other.is_some_and(|o| o.in_group)),
+                (true, Delivery::Child) => (true, false),
+            };
+            if now_prog && w.prog.alive() {
+                w.prog.owed += 1;
+            }
+            if let Some(o) = w.other.as_mut().filter(|o| o.alive()) {
+                if now_other {
+                    o.owed += 1;
+                } else if self.cfg.wait_descendants {
+                    // What it missed is made up for once, however many requests came.
+                    o.later = 1;
+                }
+            }
+        }
+        self.feed(w, Event::Signal(signo, false))
+    }
+
+    fn apply(&self, w: &World, step: Step) -> Result<World, String> {
+        let mut w = *w;
+        match step {
+            Step::Signal(s) => self.signal(&mut w, s)?,
+            Step::Chld => self.drain(&mut w)?,
+            Step::ProgramExits => w.prog.die(CODE, &mut w.chld),
+            Step::OtherExits => {
+                if let Some(o) = w.other.as_mut() {
+                    o.die(CODE, &mut w.chld);
+                }
+            }
+            Step::Deadline => {
+                let grace_over = matches!(w.core.phase, Phase::Grace(_));
+                w.now = self.core(w.core).deadline().unwrap_or(w.now).max(w.now);
+                let mut core = self.core(w.core);
+                core.handle(Event::Deadline, w.now);
+                let kill = Action::Send(core.shutdown_target(), KILL);
+                if grace_over && !core.queue.contains(&Some(kill)) {
+                    return Err("kill_at_grace_deadline: no SIGKILL".into());
+                }
+                if grace_over {
+                    w.killed_at = Some(w.now);
+                }
+                self.feed(&mut w, Event::Deadline)?;
+            }
+        }
+        self.properties(&w)?;
+        Ok(w)
+    }
+
+    fn steps(&self, w: &World) -> Vec<Step> {
+        let mut v = Vec::new();
+        if w.budget > 0 {
+            v.extend([TERM, INT, libc::SIGUSR1].map(Step::Signal));
+        }
+        v.push(Step::Chld);
+        if w.prog.may_exit && w.prog.alive() && !self.cfg.pause {
+            v.push(Step::ProgramExits);
+        }
+        if w.other.is_some_and(|o| o.may_exit && o.alive()) {
+            v.push(Step::OtherExits);
+        }
+        if self.core(w.core).deadline().is_some() {
+            v.push(Step::Deadline);
+        }
+        v
+    }
+
+    /// The properties every reachable state must have.
+    fn properties(&self, w: &World) -> Result<(), String> {
+        let core = self.core(w.core);
+        let procs = [Some(w.prog).filter(|_| !self.cfg.pause), w.other];
+        if let Some(code) = core.exit() {
+            let want = if self.cfg.pause {
+                (w.stops > 0).then_some(0)
+            } else if let (Life::Reaped, Some(c)) = (w.prog.life, w.core.code) {
+                Some(c)
+            } else {
+                None
+            };
+            if want.map(|c| self.cfg.remap.apply(c)) != Some(code) {
+                return Err(format!(
+                    "exit_with_program_status: exit {code}, want {want:?}"
+                ));
+            }
+            if w.killed_at.is_some() && procs.iter().flatten().any(Proc::alive) {
+                return Err("nothing_survives_the_kill_phase".into());
+            }
+        }
+        if let Some(k) = w.killed_at.filter(|k| w.now >= *k + AFTER_KILL) {
+            if core.exit().is_none() {
+                return Err(format!("exit_within_kill_wait: killed at {k:?}"));
+            }
+        }
+        let due =
+            w.core.held.is_some() || matches!(w.core.phase, Phase::Grace(_) | Phase::Killed { .. });
+        if due && core.deadline().is_none() {
+            return Err("deadline_while_due".into());
+        }
+        let bonus = u8::from(self.cfg.grace_period.is_some());
+        for p in procs.iter().flatten().filter(|p| p.alive()) {
+            if w.core.held.is_none() && p.got < p.owed {
+                return Err(format!(
+                    "stop_reaches_once: got {} of {} ({p:?})",
+                    p.got, p.owed
+                ));
+            }
+            if p.got > p.owed + p.later + bonus {
+                return Err(format!(
+                    "stop_reaches_once: got {} > {} ({p:?})",
+                    p.got, p.owed
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Liveness: everything dies (as after a SIGKILL to all) and, in pause mode, a SIGINT
+    /// comes; tini-rs must then exit within a few of its own steps.
+    fn exits_when_all_die(&self, w: &World) -> Result<(), String> {
+        let mut w = *w;
+        for p in [Some(&mut w.prog), w.other.as_mut()].into_iter().flatten() {
+            if p.alive() {
+                p.die(128 + 9, &mut w.chld);
+            }
+        }
+        if self.cfg.pause && w.core.code.is_none() {
+            w.budget = 1;
+            w = self.apply(&w, Step::Signal(INT))?;
+        }
+        for _ in 0..6 {
+            if self.core(w.core).exit().is_some() {
+                return Ok(());
+            }
+            let step = if w.chld { Step::Chld } else { Step::Deadline };
+            w = self.apply(&w, step)?;
+        }
+        Err("always_exits: still running after everything died".into())
+    }
+
+    /// Every state reachable from `start`: how many, and the deepest step; or the first
+    /// broken property with the steps that lead to it.
+    pub fn explore(&self, start: World) -> Result<(usize, usize), String> {
+        let mut seen = HashSet::from([start]);
+        let mut queue = VecDeque::from([(start, 0usize)]);
+        let mut deepest = 0;
+        while let Some((w, depth)) = queue.pop_front() {
+            deepest = deepest.max(depth);
+            self.exits_when_all_die(&w)
+                .map_err(|e| format!("{e}\nin {w:?}"))?;
+            if self.core(w.core).exit().is_some() {
+                continue;
+            }
+            for step in self.steps(&w) {
+                let next = self
+                    .apply(&w, step)
+                    .map_err(|e| format!("{e}\nafter {step:?} in {w:?}"))?;
+                if seen.insert(next) {
+                    queue.push_back((next, depth + 1));
+                }
+            }
+        }
+        Ok((seen.len(), deepest))
+    }
+}
+
+/// Every configuration the check covers: delivery ×3, pause, grace period, stop delay,
+/// `--wait-descendants`, a rule on SIGTERM (none, to SIGQUIT, drop), PID 1 (with `-e 3`) or not.
+pub fn configs() -> Vec<(Config, bool)> {
+    let mut v = Vec::new();
+    for bits in 0..(3 * 3 * 32) {
+        let on = |k: usize| (bits / 9) & k != 0;
+        let mut c = Config {
+            delivery: match bits % 3 {
+                0 => Delivery::Group,
+                1 => Delivery::Child,
+                _ => Delivery::All,
+            },
+            pause: on(1),
+            grace_period: on(2).then_some(Duration::from_secs(1)),
+            stop_delay: on(4).then_some(Duration::from_millis(1500)),
+            wait_descendants: on(8),
+            ..Config::default()
+        };
+        match bits / 3 % 3 {
+            1 => c.rewrite.set(TERM, QUIT),
+            2 => c.rewrite.set(TERM, 0),
+            _ => {}
+        }
+        // `-e` changes no decision, only the code: it goes with PID 1, to halve the runs.
+        if on(16) {
+            c.remap.insert(CODE);
+        }
+        v.push((c, on(16)));
+    }
+    v
+}
+
+/// Every starting world: the program's kind × the other descendant's.
+pub fn worlds() -> Vec<World> {
+    let progs = [
+        Proc::new(Life::Running, true, false, 0),
+        Proc::new(Life::Running, true, true, 0),
+        Proc::new(Life::Stopped(None), true, false, 0),
+        Proc::new(Life::Running, false, false, 0),
+    ];
+    let others = [
+        None,
+        Some(Proc::new(Life::Running, true, false, 0)),
+        Some(Proc::new(Life::Running, false, false, 0)),
+        Some(Proc::new(Life::Stopped(None), false, false, 0)),
+        Some(Proc::new(Life::Running, false, true, 0)),
+        Some(Proc::new(Life::Running, true, true, 0)),
+        Some(Proc::new(Life::Running, false, true, 2)),
+    ];
+    let mut v = Vec::new();
+    for prog in progs {
+        for other in others {
+            let core = Core::new(&Config::default(), false).st;
+            let (chld, now, budget, stops, killed_at) = (false, Duration::ZERO, SIGNALS, 0, None);
+            v.push(World {
+                core,
+                prog,
+                other,
+                chld,
+                now,
+                budget,
+                stops,
+                killed_at,
+            });
+        }
+    }
+    v
+}
+
+/// Explores `configs` in every world: (runs, states, deepest step), or the first failure.
+fn explore_all(configs: &[(Config, bool)]) -> Result<(usize, usize, usize), String> {
+    let (mut runs, mut states, mut deepest) = (0, 0, 0);
+    for (cfg, pid1) in configs {
+        let check = Check { cfg, pid1: *pid1 };
+        // In pause mode there is no program: one world per other descendant.
+        let n = if cfg.pause { 7 } else { usize::MAX };
+        for mut w in worlds().into_iter().take(n) {
+            if cfg.pause {
+                w.prog.life = Life::Reaped;
+            }
+            let (s, d) = check
+                .explore(w)
+                .map_err(|e| format!("{cfg:?} pid1={pid1}:\n{e}"))?;
+            (runs, states, deepest) = (runs + 1, states + s, deepest.max(d));
+        }
+    }
+    Ok((runs, states, deepest))
+}
+
+/// The check `cargo test` runs, on two threads (the machines have two cores).
+#[test]
+fn every_configuration_in_every_world_keeps_every_property() {
+    let all = configs();
+    let (first, second) = all.split_at(all.len() / 2);
+    let results = std::thread::scope(|s| {
+        let other = s.spawn(|| explore_all(second));
+        [
+            explore_all(first),
+            other.join().unwrap_or_else(|_| Err("thread died".into())),
+        ]
+    });
+    let (mut runs, mut states, mut deepest) = (0, 0, 0);
+    for r in results {
+        match r {
+            Ok((n, s, d)) => (runs, states, deepest) = (runs + n, states + s, deepest.max(d)),
+            Err(e) => assert!(e.is_empty(), "{e}"),
+        }
+    }
+    println!(
+        "core check: {} configurations, {runs} runs, {states} states, deepest {deepest} steps",
+        all.len()
+    );
+}
