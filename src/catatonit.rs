@@ -3,7 +3,7 @@
 //! can use it for its pods' infra containers (`catatonit -P`) and for `--init`.
 //!
 //! Where users can tell, it behaves as catatonit: signals go to the program only unless
-//! `-g`; `-P` runs no program (one given is ignored) and exits 0 on SIGINT or SIGTERM; the
+//! `-g`, and SIGTSTP is not forwarded (`signals::is_kept`); `-P` runs no program (one given is ignored) and exits 0 on SIGINT or SIGTERM; the
 //! `TINI_*` variables are not read; a usage error and a failed exec exit 1; `-h` prints on
 //! stderr.
 

@@ -51,7 +51,8 @@ fn command() -> Command {
             arg = arg.long(l);
         }
         if let Some(v) = o.value {
-            arg = arg.value_name(v);
+            // As getopt: the next argument is the value, whatever it looks like (`-e -0`).
+            arg = arg.value_name(v).allow_hyphen_values(true);
         }
         cmd = cmd.arg(arg);
     }
@@ -237,11 +238,20 @@ fn options(args: &[OsString]) -> Result<Options, UsageError> {
             ..Options::default()
         });
     }
-    if help_comes_first(args) {
-        return Ok(Options {
-            help: true,
-            ..Options::default()
-        });
+    match getopt_walk(args)? {
+        Some(Action::Help) => {
+            return Ok(Options {
+                help: true,
+                ..Options::default()
+            });
+        }
+        Some(_) => {
+            return Ok(Options {
+                license: true,
+                ..Options::default()
+            });
+        }
+        None => {}
     }
     let with_name = std::iter::once(OsString::from("tini-rs")).chain(args.iter().cloned());
     let matches = command()
@@ -256,9 +266,9 @@ fn options(args: &[OsString]) -> Result<Options, UsageError> {
             .collect()
     };
     Ok(Options {
-        // `-h` counts only where getopt would reach it first (`help_comes_first`).
+        // `-h` and `-l` count only where getopt reaches them first (`getopt_walk`).
         help: false,
-        license: m.get_flag("license"),
+        license: false,
         subreaper: m.get_flag("subreaper"),
         warn: m.get_flag("warn"),
         pause: m.get_flag("pause"),
@@ -281,43 +291,47 @@ fn options(args: &[OsString]) -> Result<Options, UsageError> {
     })
 }
 
-/// Where signals go. On the command line, `-c` with `-a` is a contradiction (an error);
-/// `-g` names the default and yields to either. The variables count only when the
-/// command line says nothing, and never fail: `TINI_CHILD_ONLY` wins over `TINI_BROADCAST`
-/// (the second comes back as a note to log), and `TINI_KILL_PROCESS_GROUP` (tini's) yields to
-/// both.
-/// Whether getopt, going through the options in order, would reach `-h` before any error:
-/// tini prints its help and exits 0 for `-h -x`, but fails on `-x -h` and on `-p BOGUS -h`
-/// (it checks `-p` and `-e` as it goes).
-fn help_comes_first(args: &[OsString]) -> bool {
+/// What getopt, taking the options in order as tini's loop does, meets first: `-h` or `-l`
+/// (it prints the help or the licence: tini does this for `-h -x` and `-l -p BOGUS`), or a
+/// value that is not valid (the first one: `-p BOGUS -p TERM` fails, `-e 300 -p BOGUS`
+/// names the 300). `None`: none of these before an unknown option, a missing value or the
+/// end of the options, which clap then handles.
+fn getopt_walk(args: &[OsString]) -> Result<Option<Action>, UsageError> {
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         let Some(arg) = arg.to_str() else {
-            return false;
+            return Ok(None);
         };
         if arg == "--" || arg == "-" || !arg.starts_with('-') {
-            return false;
+            return Ok(None);
         }
         if let Some(long) = arg.strip_prefix("--") {
             let (name, inline) = long
                 .split_once('=')
-                .map_or((long, false), |(n, _)| (n, true));
-            match OPTIONS.iter().find(|o| o.long == Some(name)) {
-                Some(o) if o.id == "help" => return true,
-                Some(o) if o.value.is_some() && !inline => {
-                    rest.next();
-                }
-                Some(_) => {}
-                None => return false,
+                .map_or((long, None), |(n, v)| (n, Some(v)));
+            let Some(o) = OPTIONS
+                .iter()
+                .find(|o| o.long == Some(name) && o.id != "version")
+            else {
+                return Ok(None);
+            };
+            if let Some(action) = decides(o) {
+                return Ok(Some(action));
+            }
+            if o.value.is_some() {
+                let Some(value) = inline.or_else(|| rest.next().and_then(|v| v.to_str())) else {
+                    return Ok(None);
+                };
+                check_value(o.id, value)?;
             }
             continue;
         }
         for (i, c) in arg.char_indices().skip(1) {
             let Some(o) = OPTIONS.iter().find(|o| o.short == Some(c)) else {
-                return false;
+                return Ok(None);
             };
-            if o.id == "help" {
-                return true;
+            if let Some(action) = decides(o) {
+                return Ok(Some(action));
             }
             if o.value.is_some() {
                 let attached = arg.get(i + c.len_utf8()..).unwrap_or("");
@@ -326,23 +340,45 @@ fn help_comes_first(args: &[OsString]) -> bool {
                 } else {
                     Some(attached)
                 };
-                let valid = value.is_some_and(|v| match o.id {
-                    "pdeath" => parse_parent_death_signal(v).is_ok(),
-                    "remap" => parse_exit_code(v).is_ok(),
-                    _ => true,
-                });
-                if !valid {
-                    return false;
-                }
+                let Some(value) = value else {
+                    return Ok(None);
+                };
+                check_value(o.id, value)?;
                 break;
             }
         }
     }
-    false
+    Ok(None)
 }
 
+/// The action an option takes at once, where getopt meets it.
+fn decides(o: &crate::options::Opt) -> Option<Action> {
+    match o.id {
+        "help" => Some(Action::Help),
+        "license" => Some(Action::License),
+        _ => None,
+    }
+}
+
+/// Checks one option's value as the configuration will read it.
+fn check_value(id: &str, value: &str) -> Result<(), UsageError> {
+    match id {
+        "pdeath" => parse_parent_death_signal(value).map(drop),
+        "remap" => parse_exit_code(value).map(drop),
+        "grace" => duration("grace period", value).map(drop),
+        "stop_delay" => duration("stop delay", value).map(drop),
+        "rewrite" => parse_rule(value).map(drop),
+        _ => Ok(()),
+    }
+}
+
+/// Where signals go. On the command line, `-c` with `-a` is a contradiction (an error);
+/// `-g` yields to either, and each of the three beats every variable. The variables count
+/// only when the command line says nothing, and never fail: `TINI_CHILD_ONLY` wins over
+/// `TINI_BROADCAST` (the second comes back as a note to log), and `TINI_KILL_PROCESS_GROUP`
+/// (tini's) yields to both.
 fn delivery(
-    (_group, child, all): (bool, bool, bool),
+    (group, child, all): (bool, bool, bool),
     (_env_group, env_child, env_all): (bool, bool, bool),
 ) -> Result<(Delivery, Option<String>), UsageError> {
     match (child, all) {
@@ -351,6 +387,7 @@ fn delivery(
         )),
         (true, false) => Ok((Delivery::Child, None)),
         (false, true) => Ok((Delivery::All, None)),
+        (false, false) if group => Ok((Delivery::Group, None)),
         (false, false) => Ok(match (env_child, env_all) {
             (true, true) => (
                 Delivery::Child,
@@ -569,6 +606,24 @@ mod tests {
         let group = [("TINI_KILL_PROCESS_GROUP", "")];
         assert_eq!(cfg(&["-c", "x"], &group).delivery, Delivery::Child);
         assert_eq!(cfg(&["-g", "-c", "x"], &[]).delivery, Delivery::Child);
+        // -g beats the delivery variables as -c and -a do.
+        for var in [
+            "TINI_CHILD_ONLY",
+            "TINI_BROADCAST",
+            "TINI_KILL_PROCESS_GROUP",
+        ] {
+            assert_eq!(
+                cfg(&["-g", "x"], &[(var, "")]).delivery,
+                Delivery::Group,
+                "{var}"
+            );
+        }
+        let c = cfg(
+            &["-g", "x"],
+            &[("TINI_CHILD_ONLY", ""), ("TINI_BROADCAST", "")],
+        );
+        assert_eq!(c.delivery, Delivery::Group);
+        assert!(c.notes.is_empty());
         let both = [("TINI_KILL_PROCESS_GROUP", ""), ("TINI_CHILD_ONLY", "")];
         assert_eq!(cfg(&["x"], &both).delivery, Delivery::Child);
         // Two of our own variables that contradict each other: the narrower wins, noted.
@@ -627,7 +682,7 @@ mod tests {
             &["-h", "-x", "true"],
             &["-h", "--frob"],
             &["-p", "HUP", "-h", "-x"],
-            &["-pHUP", "--grace-period", "bogus", "-h"],
+            &["-pHUP", "--grace-period", "5s", "-h"],
         ] {
             assert_eq!(run(args, &[]), Ok(Action::Help), "{args:?}");
         }
@@ -636,8 +691,50 @@ mod tests {
             &["-x", "-h"][..],
             &["-p", "BOGUS", "-h"],
             &["-e", "300", "-h"],
+            &["-p", "BOGUS", "-l"],
+            &["-x", "-l"],
+            // Every value is checked, tini-rs's own options' too.
+            &["-pHUP", "--grace-period", "bogus", "-h"],
         ] {
             assert!(run(args, &[]).is_err(), "{args:?}");
+        }
+        // -h after a value tini's strtol accepts; -l decides where it stands, as -h does.
+        for args in [
+            &["-e", "+5", "-h"][..],
+            &["-e", "", "-h"],
+            &["-e", " 5", "-h"],
+        ] {
+            assert_eq!(run(args, &[]), Ok(Action::Help), "{args:?}");
+        }
+        for args in [
+            &["-l", "-h"][..],
+            &["-l", "-x"],
+            &["-l", "-p", "BOGUS"],
+            &["-e", "-0", "-l"],
+        ] {
+            assert_eq!(run(args, &[]), Ok(Action::License), "{args:?}");
+        }
+        assert_eq!(run(&["-h", "-l"], &[]), Ok(Action::Help));
+    }
+
+    /// Every value is checked in order and the first bad one is the error, whatever comes
+    /// after it (a later good value, another bad one, an unknown option).
+    #[test]
+    fn the_first_bad_value_wins() {
+        for (args, needle) in [
+            (&["-p", "BOGUS", "-p", "SIGTERM", "x"][..], "BOGUS"),
+            (&["-e", "300", "-p", "BOGUS", "x"], "300"),
+            (&["-p", "BOGUS", "-e", "300", "x"], "BOGUS"),
+            (&["-t", "soon", "-r", "NOPE:TERM", "x"], "soon"),
+            (&["-r", "NOPE:TERM", "-t", "soon", "x"], "NOPE"),
+            (&["--stop-delay=never", "-e", "300", "x"], "never"),
+            (&["-pBOGUS", "--frob", "x"], "BOGUS"),
+            (&["--frob", "-p", "BOGUS", "x"], "--frob"),
+        ] {
+            match run(args, &[]) {
+                Err(UsageError(msg)) => assert!(msg.contains(needle), "{args:?}: {msg}"),
+                other => unreachable!("{args:?} gave {other:?}"),
+            }
         }
     }
 

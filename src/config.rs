@@ -144,19 +144,35 @@ pub fn split_list(v: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::to_string)
 }
 
-/// `-e CODE`: 0..=255.
+/// `-e CODE`: what tini's `strtol(CODE, &end, 10)` takes whole (blanks first, a sign, digits,
+/// nothing after; the empty text is 0), in 0..=255: `+5`, `-0`, `" 5"` and `""` are
+/// accepted, `"5 "`, `5x`, `0x5`, `-1` and `256` are not.
 pub fn parse_exit_code(text: &str) -> Result<u8, UsageError> {
-    let t = text.trim();
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(UsageError(format!(
-            "invalid exit code '{text}' for -e: expected 0 to 255"
-        )));
+    if text.is_empty() {
+        return Ok(0);
     }
-    t.parse::<u8>().map_err(|_| {
+    let invalid = || {
         UsageError(format!(
-            "exit code '{text}' for -e is out of range: expected 0 to 255"
+            "invalid exit code '{text}' for -e: expected 0 to 255"
         ))
-    })
+    };
+    // C's isspace: space, \t, \n, \v, \f, \r.
+    let t = text.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+    let (negative, digits) = match t.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    let significant = digits.trim_start_matches('0');
+    match significant.parse::<u8>() {
+        _ if significant.is_empty() => Ok(0),
+        Ok(code) if !negative => Ok(code),
+        _ => Err(UsageError(format!(
+            "exit code '{text}' for -e is out of range: expected 0 to 255"
+        ))),
+    }
 }
 
 /// A duration: `10`, `10s`, `1.5s`, `500ms`, `2m`, `1h` (plain numbers are seconds).
@@ -248,12 +264,44 @@ mod tests {
         }
     }
 
+    /// `-e` takes what tini's `strtol(.., 10)` takes whole, in 0..=255 (checked against
+    /// tini-static 0.19).
     #[test]
     fn exit_codes() {
-        assert_eq!(parse_exit_code("0"), Ok(0));
-        assert_eq!(parse_exit_code("255"), Ok(255));
-        for bad in ["256", "-1", "", "x", "1.0", "99999999999999999999"] {
-            assert!(parse_exit_code(bad).is_err(), "{bad}");
+        for (text, code) in [
+            ("5", 5),
+            ("+5", 5),
+            ("", 0),
+            ("-0", 0),
+            ("+0", 0),
+            ("-00", 0),
+            (" 5", 5),
+            ("\t\n\x0b\x0c\r 5", 5),
+            ("  +7", 7),
+            ("010", 10),
+            ("00000000000000000000005", 5),
+            ("255", 255),
+        ] {
+            assert_eq!(parse_exit_code(text), Ok(code), "{text:?}");
+        }
+        for text in [
+            "5x",
+            "5 ",
+            "5\n",
+            "0x5",
+            "1e2",
+            "-1",
+            "-256",
+            "256",
+            "99999999999999999999",
+            "-",
+            "+",
+            " ",
+            "\t",
+            "+-5",
+            "x",
+        ] {
+            assert!(parse_exit_code(text).is_err(), "{text:?}");
         }
     }
 

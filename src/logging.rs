@@ -6,7 +6,12 @@
 //! whatever stderr is; when that is impossible the line is dropped. A lost log line is
 //! better than a PID 1 asleep in `pipe_write` while `docker stop` runs out. The SIGPIPE a
 //! broken pipe raises is recognised and not forwarded (see `signals`).
+//!
+//! The forked child is not PID 1: its one line (the exec failure) is written with
+//! [`write_blocking`], which waits for room as tini's does, so a reader that is slow for a
+//! moment still gets it.
 
+use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
@@ -30,8 +35,15 @@ pub fn format_line(level: log::Level, pid: u32, msg: &std::fmt::Arguments<'_>) -
     format!("[{level:<5} tini-rs ({pid})] {msg}\n")
 }
 
-/// Longest line written: one write of at most this much to a pipe is all or nothing.
+/// Longest line written: one write of at most this much to a pipe is all or nothing. A
+/// longer line is cut to fit and keeps its newline, so the program's next output starts on a
+/// line of its own.
 const MAX_LINE: usize = 4096;
+
+/// At most this many lines of tini-rs's own wait unread in a pipe it splices into: a spliced
+/// line takes a whole slot of the pipe (a default pipe has 16, of 4 KiB each) however short
+/// it is, and the program needs those slots for its own output when the reader stalls.
+const MAX_SPLICED: usize = 4;
 
 /// Where log lines go, decided once at start-up from what fd 2 is.
 enum Sink {
@@ -42,7 +54,7 @@ enum Sink {
     /// A pipe or FIFO that tini-rs may not open anew (another user's, as when a container
     /// runs as a non-root user, or no /proc): each line goes into a private pipe and is
     /// moved to fd 2 with `splice(SPLICE_F_NONBLOCK)`, which never waits for room.
-    Spliced { read: OwnedFd, write: OwnedFd },
+    Spliced(Splicer),
     /// A socket: `send` with `MSG_DONTWAIT` on fd 2 (a socket cannot be opened by path).
     Socket,
     /// A regular file: writing to it never waits for a reader; written as is, so that the
@@ -72,14 +84,21 @@ impl Sink {
         };
         if kind == SFlag::S_IFIFO {
             return private_pipe().map_or(Sink::Drop(Some(refused)), |(read, write)| {
-                Sink::Spliced { read, write }
+                Sink::Spliced(Splicer {
+                    read,
+                    write,
+                    ends: VecDeque::new(),
+                    sent: 0,
+                })
             });
         }
-        // A terminal of another user's: /dev/tty names the controlling terminal whatever
-        // its owner; it is used only if it is the very device on fd 2.
+        // A terminal of another user's (root's terminal under `docker run -t`, tini-rs run
+        // as a user): /dev/tty names the controlling terminal whatever its owner; it is used
+        // only if it is the very device on fd 2. `fstat` of /dev/tty says 5:0 whatever the
+        // terminal; TIOCGDEV says which terminal it is.
         if kind == SFlag::S_IFCHR {
             if let Ok(fd) = nonblocking_open("/dev/tty") {
-                if fstat(&fd).is_ok_and(|t| t.st_rdev == st.st_rdev) {
+                if crate::sys::terminal_device(fd.as_fd()).is_ok_and(|dev| dev == st.st_rdev) {
                     return Sink::Own(fd);
                 }
             }
@@ -88,21 +107,12 @@ impl Sink {
     }
 
     /// Writes `line` at once or not at all (a terminal may take part of it).
-    fn write(&self, line: &[u8]) -> Result<usize, Errno> {
+    fn write(&mut self, line: &[u8]) -> Result<usize, Errno> {
         let stderr = io::stderr();
         let fd2: BorrowedFd<'_> = stderr.as_fd();
         match self {
             Sink::Own(fd) => nix::unistd::write(fd, line),
-            Sink::Spliced { read, write } => {
-                let queued = nix::unistd::write(write, line)?;
-                let moved = crate::sys::splice_nonblocking(read.as_fd(), fd2, queued);
-                if moved != Ok(queued) {
-                    // What did not fit is dropped, so that the next line starts clean.
-                    let mut scrap = [0u8; 512];
-                    while nix::unistd::read(read, &mut scrap).is_ok_and(|n| n > 0) {}
-                }
-                moved
-            }
+            Sink::Spliced(s) => s.write(fd2, line),
             Sink::Socket => crate::sys::send_nonblocking(fd2, line),
             Sink::File => nix::unistd::write(fd2, line),
             Sink::Drop(_) => Ok(0),
@@ -113,8 +123,61 @@ impl Sink {
     fn fds(&self) -> Vec<RawFd> {
         match self {
             Sink::Own(fd) => vec![fd.as_raw_fd()],
-            Sink::Spliced { read, write } => vec![read.as_raw_fd(), write.as_raw_fd()],
+            Sink::Spliced(s) => vec![s.read.as_raw_fd(), s.write.as_raw_fd()],
             _ => Vec::new(),
+        }
+    }
+}
+
+/// Lines moved into fd 2 (a pipe) by `splice`, with a count of those that may still take a
+/// slot of it.
+struct Splicer {
+    /// The private pipe's ends, both non-blocking.
+    read: OwnedFd,
+    write: OwnedFd,
+    /// For each line of ours that may still be unread: how many bytes of ours the pipe had
+    /// got when that line was complete, counted from `sent`'s last reset.
+    ends: VecDeque<usize>,
+    /// Bytes of ours moved into the pipe since the last reset.
+    sent: usize,
+}
+
+impl Splicer {
+    /// Moves `line` into `fd2`, or drops it while [`MAX_SPLICED`] lines of ours may be
+    /// unread there.
+    fn write(&mut self, fd2: BorrowedFd<'_>, line: &[u8]) -> Result<usize, Errno> {
+        self.forget_read(fd2);
+        if self.ends.len() >= MAX_SPLICED {
+            return Err(Errno::EAGAIN);
+        }
+        let queued = nix::unistd::write(&self.write, line)?;
+        let moved = crate::sys::splice_nonblocking(self.read.as_fd(), fd2, queued);
+        if moved != Ok(queued) {
+            // What did not fit is dropped, so that the next line starts clean.
+            let mut scrap = [0u8; 512];
+            while nix::unistd::read(&self.read, &mut scrap).is_ok_and(|n| n > 0) {}
+        }
+        if let Ok(n @ 1..) = moved {
+            self.sent = self.sent.saturating_add(n);
+            self.ends.push_back(self.sent);
+        }
+        moved
+    }
+
+    /// Forgets the lines the reader has certainly taken. The reader takes bytes in order;
+    /// since the last reset the pipe got `sent` bytes of ours and any number of others', so
+    /// with `pending` bytes left unread, every line of ours that ended within the first
+    /// `sent - pending` bytes of ours is gone, whatever others wrote.
+    fn forget_read(&mut self, fd2: BorrowedFd<'_>) {
+        let Ok(pending) = crate::sys::pipe_pending(fd2) else {
+            return;
+        };
+        let taken = self.sent.saturating_sub(pending);
+        while self.ends.front().is_some_and(|end| *end <= taken) {
+            self.ends.pop_front();
+        }
+        if self.ends.is_empty() {
+            self.sent = 0;
         }
     }
 }
@@ -146,6 +209,42 @@ pub fn own_fds() -> &'static [RawFd] {
 /// Set once by [`init`].
 static OWN_FDS: std::sync::OnceLock<Vec<RawFd>> = std::sync::OnceLock::new();
 
+/// The PID that log lines name, set once by [`init`].
+static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+
+/// Writes one error line to fd 2 itself, waiting for room as long as it takes (and whole,
+/// however long): for the forked child only, which is not PID 1 and may wait, as tini's
+/// child does. Errors (stderr closed or broken) drop the line.
+pub fn write_blocking(msg: &std::fmt::Arguments<'_>) {
+    let pid = PID.get().copied().unwrap_or_else(std::process::id);
+    let line = format_line(log::Level::Error, pid, msg);
+    let mut rest = line.as_bytes();
+    while !rest.is_empty() {
+        match nix::unistd::write(io::stderr().as_fd(), rest) {
+            Ok(0) => return,
+            Ok(n) => rest = rest.get(n..).unwrap_or_default(),
+            Err(Errno::EINTR) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// `line` (one record, ending in a newline) cut to at most [`MAX_LINE`] bytes at a
+/// character's boundary, still ending in its newline.
+fn fit(line: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if line.len() <= MAX_LINE {
+        return line.into();
+    }
+    let mut end = MAX_LINE - 1;
+    // A UTF-8 continuation byte is 0b10xx_xxxx: back off to the start of its character.
+    while end > 0 && line.get(end).is_some_and(|b| b & 0xC0 == 0x80) {
+        end -= 1;
+    }
+    let mut cut = line.get(..end).unwrap_or_default().to_vec();
+    cut.push(b'\n');
+    cut.into()
+}
+
 /// Stderr that never blocks: each line is written whole through the [`Sink`] or dropped.
 struct NonBlockingStderr {
     sink: Sink,
@@ -153,9 +252,8 @@ struct NonBlockingStderr {
 
 impl Write for NonBlockingStderr {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let line = buf.get(..buf.len().min(MAX_LINE)).unwrap_or(buf);
         // EAGAIN (no room), EPIPE (no reader) or any other error: the line is dropped.
-        let _ = self.sink.write(line);
+        let _ = self.sink.write(&fit(buf));
         // Report everything as written: a lost log line is not an error worth acting on.
         Ok(buf.len())
     }
@@ -170,6 +268,7 @@ impl Write for NonBlockingStderr {
 pub fn init(verbosity: u8, pid: u32) {
     let sink = Sink::for_stderr();
     let _ = OWN_FDS.set(sink.fds());
+    let _ = PID.set(pid);
     let dropped = match sink {
         Sink::Drop(Some(e)) => Some(e),
         _ => None,
@@ -203,6 +302,19 @@ mod tests {
         assert_eq!(level(3), LevelFilter::Debug);
         assert_eq!(level(4), LevelFilter::Trace);
         assert_eq!(level(200), LevelFilter::Trace);
+    }
+
+    #[test]
+    fn a_long_line_is_cut_and_keeps_its_newline() {
+        let short = b"short\n";
+        assert_eq!(&*fit(short), short);
+        let mut long = vec![b'a'; MAX_LINE - 2];
+        long.extend("é and more\n".as_bytes());
+        let cut = fit(&long);
+        assert_eq!(cut.len(), MAX_LINE - 1, "the é is not split");
+        assert_eq!(cut.last(), Some(&b'\n'));
+        let exact = [vec![b'a'; MAX_LINE - 1], vec![b'\n']].concat();
+        assert_eq!(&*fit(&exact), &exact[..]);
     }
 
     #[test]

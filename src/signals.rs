@@ -120,6 +120,13 @@ pub fn is_forwardable(sig: i32) -> bool {
     is_blocked(sig) && !NEVER_FORWARDED.contains(&sig)
 }
 
+/// Whether a received `sig` stays with tini-rs: [`NEVER_FORWARDED`], and under the name
+/// `catatonit` SIGTSTP too, which catatonit keeps with the other two terminal stop signals
+/// (it forwards every other signal it can block).
+pub fn is_kept(sig: i32, catatonit: bool) -> bool {
+    NEVER_FORWARDED.contains(&sig) || (catatonit && sig == libc::SIGTSTP)
+}
+
 /// The set tini-rs blocks and waits on.
 pub fn blocked_set() -> SignalSet {
     let mut set = SignalSet::empty();
@@ -206,6 +213,15 @@ mod tests {
         let mut want: Vec<i32> = standard.to_vec();
         want.extend(rt_min()..=rt_max());
         assert_eq!(forwarded, want);
+        // As catatonit: SIGTSTP is kept too, nothing else changes.
+        let as_catatonit: Vec<i32> = forwarded
+            .iter()
+            .copied()
+            .filter(|s| !is_kept(*s, true))
+            .collect();
+        want.retain(|s| *s != libc::SIGTSTP);
+        assert_eq!(as_catatonit, want);
+        assert!((1..=MAX_SIGNAL).all(|s| is_kept(s, false) == NEVER_FORWARDED.contains(&s)));
     }
 
     #[test]

@@ -11,11 +11,12 @@
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
 
-use log::{error, info};
+use log::info;
 use nix::errno::Errno;
 
 use crate::error::{Error, strerror};
 use crate::exit_code::exec_failure_code;
+use crate::logging;
 use crate::sys::{self, Argv, Forked, SignalSet};
 
 /// The caller's signal state, restored in the program.
@@ -124,12 +125,17 @@ fn child(argv: &Argv, setup: &Setup, take_terminal: bool, name: &str) -> ! {
     give_up(&format!("exec {name} failed"), e, code)
 }
 
-/// Logs `what: <reason>` and exits with `code`. Every signal is blocked first: the caller's
-/// mask may leave SIGPIPE deliverable, and a write to a broken stderr must not turn the exit
-/// code into 141.
+/// Logs `what: <reason>` and exits with `code`. The line is written to stderr itself and
+/// waits for room, as tini's child does: this process is not PID 1, and a reader that is
+/// slow for a moment must still get it. SIGPIPE is blocked first (the caller's mask may
+/// leave it deliverable): a write to a broken stderr must not turn the exit code into 141.
+/// The other signals stay as the caller had them, so a `docker stop` still ends a child
+/// waiting on a stderr that nobody reads.
 fn give_up(what: &str, e: Errno, code: u8) -> ! {
-    let _ = sys::set_mask(&SignalSet::full());
-    error!("{what}: {}", strerror(e));
+    let mut pipe = SignalSet::empty();
+    pipe.add(libc::SIGPIPE);
+    let _ = sys::block(&pipe);
+    logging::write_blocking(&format_args!("{what}: {}", strerror(e)));
     sys::exit_now(code)
 }
 

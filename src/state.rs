@@ -228,7 +228,7 @@ impl<'a> Core<'a> {
     }
 
     fn on_signal(&mut self, signo: i32, own_pipe: bool, now: Duration) {
-        if signals::NEVER_FORWARDED.contains(&signo) {
+        if signals::is_kept(signo, self.cfg.catatonit) {
             return self.log(Level::Trace, "Not forwarding", Arg::Signal(signo));
         }
         if own_pipe {

@@ -367,3 +367,29 @@ pub fn stdin_foreground_group() -> Result<i32, Errno> {
     // SAFETY: tcgetpgrp takes a plain fd; a closed or non-tty fd only returns an error.
     Errno::result(unsafe { libc::tcgetpgrp(0) })
 }
+
+/// The device of the terminal open on `fd` (`ioctl(TIOCGDEV)`), in the encoding of
+/// `st_rdev`. Unlike `fstat`, which reports /dev/tty's own number (5:0) for an open of
+/// /dev/tty, it names the real terminal behind it.
+pub fn terminal_device(fd: std::os::fd::BorrowedFd<'_>) -> Result<u64, Errno> {
+    use std::os::fd::AsRawFd;
+    let mut dev: libc::c_uint = 0;
+    // SAFETY: TIOCGDEV writes one unsigned int through the pointer, which points to `dev`
+    // on this frame.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCGDEV, &raw mut dev) };
+    Errno::result(rc)?;
+    // The kernel's encoding (minor's low byte, major, minor's high bits) equals glibc's
+    // st_rdev for every major below 4096, which is all of them.
+    Ok(u64::from(dev))
+}
+
+/// The number of bytes waiting to be read in the pipe open on `fd` (`ioctl(FIONREAD)`,
+/// which answers on either end).
+pub fn pipe_pending(fd: std::os::fd::BorrowedFd<'_>) -> Result<usize, Errno> {
+    use std::os::fd::AsRawFd;
+    let mut n: c_int = 0;
+    // SAFETY: FIONREAD writes one int through the pointer, which points to `n` on this frame.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &raw mut n) };
+    Errno::result(rc)?;
+    usize::try_from(n).map_err(|_| Errno::EINVAL)
+}

@@ -86,7 +86,87 @@ fn bad_exit_codes() {
     assert_usage_error(&["-e", "256", "PROG"], &[], "256");
     assert_usage_error(&["-e", "x", "PROG"], &[], "'x'");
     assert_usage_error(&["-e", "1", "-e", "1000", "PROG"], &[], "1000");
-    assert_usage_error(&["-e", "", "PROG"], &[], "-e");
+    assert_usage_error(&["-e", "5x", "PROG"], &[], "'5x'");
+    assert_usage_error(&["-e", "-1", "PROG"], &[], "'-1'");
+}
+
+/// `-e` takes exactly what Debian's tini takes (its `strtol`: blanks first, a sign, the empty
+/// text as 0; nothing after the digits; 0 to 255): run side by side, both exit 0 when the
+/// value is the program's 5, 5 when it is another accepted code, 1 when it is refused.
+#[test]
+fn exit_codes_as_tini_reads_them() {
+    let values = [
+        "+5",
+        "",
+        "-0",
+        "+0",
+        " 5",
+        "\t5",
+        "  +7",
+        "010",
+        "255",
+        "5x",
+        "5 ",
+        "256",
+        "-1",
+        "-",
+        "+",
+        " ",
+        "0x5",
+        "1e2",
+        "99999999999999999999",
+    ];
+    for value in values {
+        let program = ["--", "sh", "-c", "exit 5"];
+        let reference = run(in_mode(
+            Mode::Plain,
+            &[&[reference_tini(), "-s", "-e", value][..], &program].concat(),
+        ));
+        for mode in MODES {
+            let out = run(tini(mode, &[&["-e", value][..], &program].concat()));
+            let what = format!("{mode:?} -e {value:?}\ntini:\n{reference}\ntini-rs:\n{out}");
+            assert_eq!(out.code(), reference.code(), "{what}");
+            assert_eq!(out.stderr.is_empty(), reference.stderr.is_empty(), "{what}");
+        }
+    }
+}
+
+/// tini's getopt loop takes the options in order: the first of `-h`, `-l` or an invalid
+/// value decides, whatever follows. Each case side by side with Debian's tini: the same exit
+/// code, the help or the licence on stdout alike, the error naming the same value.
+#[test]
+fn the_first_decision_wins_as_in_tini() {
+    type Case<'a> = (&'a [&'a str], Option<&'a str>);
+    let cases: [Case; 10] = [
+        (&["-e", "+5", "-h"], None),
+        (&["-e", "", "-h"], None),
+        (&["-e", "-0", "-l"], None),
+        (&["-l", "-x"], None),
+        (&["-l", "-p", "BOGUS"], None),
+        (&["-p", "BOGUS", "-p", "SIGTERM"], Some("BOGUS")),
+        (&["-p", "SIGTERM", "-p", "BOGUS"], Some("BOGUS")),
+        (&["-e", "300", "-p", "BOGUS"], Some("300")),
+        (&["-p", "BOGUS", "-h"], Some("BOGUS")),
+        (&["-e", "5", "-e", "300", "-h"], Some("300")),
+    ];
+    for (args, named) in cases {
+        let program = ["--", "true"];
+        let reference = run(in_mode(
+            Mode::Plain,
+            &[&[reference_tini(), "-s"], args, &program].concat(),
+        ));
+        let out = run(tini(Mode::Plain, &[args, &program].concat()));
+        let what = format!("{args:?}\ntini:\n{reference}\ntini-rs:\n{out}");
+        assert_eq!(out.code(), reference.code(), "{what}");
+        let shows = |o: &Output, text: &str| o.stdout.contains(text);
+        for text in ["Usage: ", "MIT License"] {
+            assert_eq!(shows(&out, text), shows(&reference, text), "{what}");
+        }
+        if let Some(value) = named {
+            assert!(reference.stderr.contains(value), "{what}");
+            assert!(out.stderr.contains(&format!("'{value}'")), "{what}");
+        }
+    }
 }
 
 #[test]
@@ -178,6 +258,7 @@ fn tinis_command_line_habits() {
         &["-vh"],
         &["-s", "-h", "--", "true"],
         &["-e", "3", "-h", "true"],
+        &["-e", "+5", "-h", "true"],
         &["-t", "5s", "-h"],
     ] {
         let out = run(tini(Mode::Plain, args));

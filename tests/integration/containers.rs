@@ -214,3 +214,82 @@ fn catatonit_drop_in() {
         assert_eq!(out.code(), 0, "-P, signal {sig}\n{out}");
     }
 }
+
+/// Under the name `catatonit`, tini-rs forwards exactly the signals Debian's catatonit
+/// forwards (every signal it can block but SIGCHLD, SIGTSTP, SIGTTIN and SIGTTOU), as PID 1
+/// and as a plain process. Each signal is sent to the init and then SIGRTMAX as a marker:
+/// the program (it blocks and reports every signal) reports the signal before the marker
+/// if and only if it was forwarded.
+#[test]
+fn catatonit_forwards_what_catatonit_forwards() {
+    let dir = ScratchDir::new("catatonit-signals");
+    let ours = dir.file("catatonit");
+    std::os::unix::fs::symlink(bin(), &ours).unwrap();
+    let marker = libc::SIGRTMAX();
+    let candidates: Vec<i32> = (1..marker)
+        .filter(|s| {
+            ![libc::SIGKILL, libc::SIGSTOP, 32, 33].contains(s)
+                && ![
+                    libc::SIGFPE,
+                    libc::SIGILL,
+                    libc::SIGSEGV,
+                    libc::SIGBUS,
+                    libc::SIGABRT,
+                    libc::SIGTRAP,
+                    libc::SIGSYS,
+                ]
+                .contains(s)
+        })
+        .collect();
+    let forwarded_by = |init: &str, mode: Mode| -> Vec<i32> {
+        let program = helper(&["sigrecv"]);
+        let argv = [
+            &[init, "--"],
+            &program.iter().map(String::as_str).collect::<Vec<_>>()[..],
+        ]
+        .concat();
+        let mut c = in_mode(mode, &argv);
+        c.stdin(std::process::Stdio::null());
+        let mut p = Proc::spawn(c);
+        p.wait_prefix("ready");
+        let t = match mode {
+            Mode::Plain => p.pid(),
+            Mode::Pid1 | Mode::InNamespace => only_child(p.pid()),
+        };
+        let program = only_child(t);
+        let mut guard = KillOnDrop::if_plain(mode, &[program]);
+        let mut forwarded = Vec::new();
+        for &s in &candidates {
+            kill(t, s);
+            kill(t, marker);
+            let mut got = None;
+            loop {
+                let line = p.wait_prefix("sig ");
+                if line == format!("sig {marker}") {
+                    break;
+                }
+                got = Some(line);
+            }
+            if got.is_some_and(|l| l == format!("sig {s}")) {
+                forwarded.push(s);
+            }
+        }
+        kill(t, libc::SIGKILL);
+        // Plain, the program outlives the init and holds the output open.
+        guard.kill_now();
+        drop(p.finish());
+        forwarded
+    };
+    for mode in MODES {
+        let theirs = forwarded_by("/usr/bin/catatonit", mode);
+        assert!(
+            !theirs.contains(&libc::SIGTSTP) && theirs.contains(&libc::SIGTERM),
+            "{mode:?}: catatonit forwards {theirs:?}"
+        );
+        assert_eq!(
+            forwarded_by(&ours, mode),
+            theirs,
+            "{mode:?}: ours, then catatonit's"
+        );
+    }
+}

@@ -3,7 +3,8 @@
 //! exits in the middle of a flood of signals (ESRCH). Surroundings: a stderr that is closed,
 //! broken from the start, breaks while tini-rs logs at -vvvv, or is full and never read, or
 //! is shared with a program that floods it (a log write never blocks PID 1), or is another
-//! user's full FIFO; a broken stdout; a `sigtimedwait` that keeps failing (no spin).
+//! user's full FIFO, or another user's pipe whose reader stalls (tini-rs's spliced lines
+//! leave the program room); the exec-failure line waits for a full stderr to be read; a broken stdout; a `sigtimedwait` that keeps failing (no spin).
 //! Exhaustion: fork failing under a pids limit or `RLIMIT_NPROC`, a fork bomb, a storm of
 //! signals. Each time tini-rs keeps forwarding and reaping, exits with the program's
 //! status, never forwards a SIGPIPE of its own, and logs no error it should not.
@@ -239,11 +240,100 @@ fn a_broken_stderr_does_not_change_the_exit_status() {
                 assert_eq!(out.stdout, stdout, "{bad:?} {mode:?}\n{out}");
                 assert_eq!(out.stderr, "", "{bad:?} {mode:?}\n{out}");
             }
+            if bad == BadStderr::Full {
+                // The forked child waits for room to say why its exec failed, as tini's
+                // does: see the_exec_failure_line_waits_for_room.
+                continue;
+            }
             let cmd = tini(mode, &["-vvvv", "--", "/nonexistent/tini-rs-test"]);
             let (p, _keep) = spawn_with_bad_stderr(bad, cmd);
             let out = p.finish();
             assert_eq!(out.code(), 127, "{bad:?} {mode:?}\n{out}");
         }
+    }
+}
+
+/// The exec-failure line comes from the forked child, which is not PID 1 and may wait: with
+/// stderr full when it starts and read a moment later, the line still arrives (as with
+/// tini-static and dumb-init), and the status is 127.
+#[test]
+fn the_exec_failure_line_waits_for_room() {
+    for mode in MODES {
+        let cmd = tini(mode, &["--", "/nonexistent/tini-rs-test"]);
+        let (mut p, keep) = spawn_with_bad_stderr(BadStderr::Full, cmd);
+        let top = p.pid();
+        // The child asleep in its write, or everything over (the line dropped).
+        poll_until("the child to wait for room, or tini-rs to exit", || {
+            let waiting = descendants(top)
+                .into_iter()
+                .any(|d| sleeping_in(d).contains("pipe_write"));
+            (waiting || p.child.try_wait().unwrap().is_some()).then_some(())
+        });
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            let mut f = std::fs::File::from(keep.unwrap());
+            std::io::Read::read_to_end(&mut f, &mut got).unwrap();
+            String::from_utf8_lossy(&got).into_owned()
+        });
+        let out = p.finish();
+        let got = reader.join().unwrap();
+        let tail = got.trim_start_matches('x');
+        assert_eq!(out.code(), 127, "{mode:?}\n{out}");
+        assert!(
+            tail.contains("exec /nonexistent/tini-rs-test failed: No such file or directory\n"),
+            "{mode:?}: after the filler, stderr got {tail:?}"
+        );
+    }
+}
+
+/// A pipe of another user's (tini-rs splices its lines there): with the reader stalled, 20
+/// forwarded signals logged at -vv leave the program most of the pipe (a spliced line
+/// takes a whole 4 KiB slot of its 16, so tini-rs may keep only a few there).
+#[test]
+fn spliced_lines_leave_the_program_room() {
+    const PROGRAM: &str = "import fcntl, os, signal
+sigs = {signal.SIGUSR1, signal.SIGUSR2}
+signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+print('ready', flush=True)
+while signal.sigwait(sigs) == signal.SIGUSR1:
+    print('sig', flush=True)
+fcntl.fcntl(2, fcntl.F_SETFL, fcntl.fcntl(2, fcntl.F_GETFL) | os.O_NONBLOCK)
+n = 0
+try:
+    while n < 64000:
+        n += os.write(2, b'y' * min(4096, 64000 - n))
+except BlockingIOError:
+    pass
+print('wrote', n, flush=True)";
+    for mode in MODES {
+        let (stalled, stderr) = nix::unistd::pipe2(OFlag::O_CLOEXEC).unwrap();
+        let argv = [
+            &AS_NOBODY[..],
+            &[bin(), "-vv", "--", python(), "-c", PROGRAM],
+        ]
+        .concat();
+        let mut cmd = in_mode(mode, &argv);
+        cmd.stdin(Stdio::null());
+        let mut p = Proc::spawn_with_stderr(cmd, Some(Stdio::from(stderr)));
+        p.wait_prefix("ready");
+        let t = p.tini(mode);
+        let _guard = KillOnDrop::if_plain(mode, &[only_child(t)]);
+        for _ in 0..20 {
+            kill(t, libc::SIGUSR1);
+            p.wait_line(|l| l == "sig");
+        }
+        // tini-rs back in sigtimedwait: the 20th line is written (or dropped).
+        wait_sigtimedwait(t);
+        kill(t, libc::SIGUSR2);
+        let wrote = p.wait_prefix("wrote ");
+        let n: usize = wrote.trim_start_matches("wrote ").parse().unwrap();
+        let out = p.finish();
+        drop(stalled);
+        assert_eq!(out.code(), 0, "{mode:?}\n{out}");
+        assert!(
+            n >= 40_000,
+            "{mode:?}: the program could write {n} of 64000 bytes"
+        );
     }
 }
 

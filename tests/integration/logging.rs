@@ -344,3 +344,116 @@ fn log_lines_reach_a_pipe_of_another_user() {
         );
     }
 }
+
+/// `cmd` (run as nobody by `AS_NOBODY`) in a new session whose controlling terminal and
+/// stdio are a pty that root owns (mode 620, as a `docker run -t` terminal is to a container
+/// whose user is not root): its status and what the terminal showed.
+fn at_roots_terminal(cmd: &std::process::Command) -> Output {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::process::Stdio;
+    let flags =
+        nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_NOCTTY | nix::fcntl::OFlag::O_CLOEXEC;
+    let master = nix::pty::posix_openpt(flags).unwrap();
+    nix::pty::grantpt(&master).unwrap();
+    nix::pty::unlockpt(&master).unwrap();
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open(nix::pty::ptsname_r(&master).unwrap())
+        .unwrap();
+    let mut c = wrap(&["setsid", "--ctty"], cmd);
+    c.stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::from(slave));
+    let child = c.spawn().unwrap();
+    // Our copies of the slave go with `c`, so reading the master ends (EIO) when the
+    // session's last process closes it.
+    drop(c);
+    let master = std::fs::File::from(std::os::fd::OwnedFd::from(master));
+    Proc::with_output(child, master).finish()
+}
+
+/// A non-root tini-rs on root's terminal (`gosu`/`su-exec` under `docker run -t`): it cannot
+/// open the terminal anew, so it writes through /dev/tty, its controlling terminal, which
+/// is the very device on its stderr. tini-static prints the exec failure there; so does
+/// tini-rs, and its own lines after it as well.
+#[test]
+fn log_lines_reach_a_terminal_of_roots() {
+    let tini_static = [
+        &AS_NOBODY[..],
+        &[reference_tini(), "--", "/nonexistent-prog"],
+    ]
+    .concat();
+    let out = at_roots_terminal(&in_mode(Mode::Plain, &tini_static));
+    assert_eq!(out.code(), 127, "tini-static\n{out}");
+    assert!(
+        out.stdout.contains("exec /nonexistent-prog failed"),
+        "tini-static\n{out}"
+    );
+    for mode in MODES {
+        let argv = [&AS_NOBODY[..], &[bin(), "-v", "--", "/nonexistent-prog"]].concat();
+        let out = at_roots_terminal(&in_mode(mode, &argv));
+        assert_eq!(out.code(), 127, "{mode:?}\n{out}");
+        assert!(
+            out.stdout.contains("exec /nonexistent-prog failed"),
+            "{mode:?}\n{out}"
+        );
+        assert!(
+            out.stdout
+                .contains("Main child exited normally (with status '127')"),
+            "{mode:?}: the line of tini-rs itself is lost\n{out}"
+        );
+    }
+}
+
+/// `/bin/` + `./` as often as needed for a path of at least `len` bytes + `prog`: a long
+/// name for a short program.
+fn long_path(len: usize, prog: &str) -> String {
+    let mut path = String::from("/bin/");
+    while path.len() < len {
+        path.push_str("./");
+    }
+    path + prog
+}
+
+/// A log line longer than 4096 bytes (`-vv` with a long program path) keeps its newline: the
+/// program's next output starts a line of its own, and so does the next log line, here the
+/// 5000-byte exec-failure line (its path is beyond `PATH_MAX`).
+#[test]
+fn a_long_log_line_keeps_its_newline() {
+    for mode in MODES {
+        let path = long_path(4040, "sh");
+        let (out, pid) = run_with_pid(tini(
+            mode,
+            &["-vv", "--", &path, "-c", "echo after >&2; exit 3"],
+        ));
+        assert_eq!(out.code(), 3, "{mode:?}\n{out}");
+        let pid = if mode == Mode::Pid1 { 1 } else { pid };
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        assert!(lines.contains(&"after"), "{mode:?}: glued\n{out}");
+        let others: Vec<&str> = lines.iter().copied().filter(|l| *l != "after").collect();
+        let others = others.join("\n");
+        let logged = log_lines(&others, pid);
+        assert!(
+            logged.iter().any(|l| l.contains(SPAWNED)),
+            "{mode:?}\n{out}"
+        );
+        let path = long_path(4990, "sh");
+        let (out, pid) = run_with_pid(tini(mode, &["-vv", "--", &path]));
+        assert_eq!(out.code(), 1, "{mode:?}\n{out}");
+        let pid = if mode == Mode::Pid1 { 1 } else { pid };
+        let lines = log_lines(&out.stderr, pid);
+        let failed = format!("exec {path} failed: File name too long");
+        assert!(
+            lines.iter().any(|l| l.ends_with(&failed)),
+            "{mode:?}\n{out}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("Main child exited normally")),
+            "{mode:?}\n{out}"
+        );
+    }
+}

@@ -186,11 +186,13 @@ type Variant = (
     &'static [(&'static str, &'static str)],
 );
 
-/// Ways to ask for group delivery: the default, `-g`, and the environment variable.
-const GROUP_VARIANTS: [Variant; 3] = [
+/// Ways to ask for group delivery: the default, `-g`, the environment variable, and `-g`
+/// against an image's `TINI_CHILD_ONLY` (the command line wins, as with `-c` and `-a`).
+const GROUP_VARIANTS: [Variant; 4] = [
     (&[], &[]),
     (&["-g"], &[]),
     (&[], &[("TINI_KILL_PROCESS_GROUP", "")]),
+    (&["-g"], &[("TINI_CHILD_ONLY", "")]),
 ];
 
 /// Ways to ask for child-only delivery.
