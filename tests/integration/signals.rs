@@ -290,15 +290,18 @@ fn child_only_option_beats_the_images_variables() {
     }
 }
 
-/// A program that moved into another process group still gets every signal, whatever the
-/// delivery; group delivery finds the program's old group empty (ESRCH, logged at debug
+/// A program that moved into another process group still gets every signal, exactly once,
+/// whatever the delivery (a queued real-time signal would show a second copy); group
+/// delivery, and broadcast's, finds the program's old group empty (ESRCH, logged at debug
 /// only, never a warning).
 #[test]
 fn a_program_that_left_its_process_group_still_gets_signals() {
+    let broadcast: [Variant; 2] = [(&["-a"], &[]), (&[], &[("TINI_BROADCAST", "")])];
     for mode in MODES {
         for (by_group, (args, env)) in GROUP_VARIANTS
             .map(|v| (true, v))
             .into_iter()
+            .chain(broadcast.map(|v| (true, v)))
             .chain(CHILD_VARIANTS.map(|v| (false, v)))
         {
             let args = [args, &["-s", "-vvv"]].concat();
