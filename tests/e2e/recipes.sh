@@ -4,7 +4,7 @@
 # stops a container (SIGTERM to PID 1, SIGKILL when the timeout runs out). Each recipe is
 # checked for its outcome (a clean shutdown in the server's log, no crash recovery on the next
 # start, committed rows kept, a download or a request in flight completed), and so is the bad
-# outcome without it.
+# outcome without it. gunicorn is checked too, as a server that needs no recipe.
 #
 # Usage (as root, from anywhere): bash tests/e2e/recipes.sh
 # The root filesystem is built from the host's files, nothing is pulled: the host's /usr bound
@@ -53,6 +53,7 @@ declare -A NEED=(
   [nginx]=/usr/sbin/nginx
   [uwsgi-core]=/usr/bin/uwsgi-core
   [uwsgi-plugin-python3]=/usr/share/doc/uwsgi-plugin-python3
+  [gunicorn]=/usr/bin/gunicorn
 )
 missing=()
 for pkg in "${!NEED[@]}"; do
@@ -409,56 +410,69 @@ nginx_section() {
 # uWSGI 2.0: a plain SIGTERM makes the master reload (it never stops: SIGKILL at the timeout);
 # its hook `unix_signal:15 gracefully_kill_them_all` makes SIGTERM a graceful shutdown, but
 # only if the workers do not get the SIGTERM themselves (they drop their requests): so the
-# signal goes to the master alone, tini-rs -c.
+# signal goes to the master alone, tini-rs -c. gunicorn, for comparison, needs no recipe: its
+# master and its workers read SIGTERM as a graceful shutdown.
 
+UWSGI=(uwsgi-core --plugin python3 --master --processes 2 --http-socket 127.0.0.1:8000
+  --wsgi-file /srv/app.py --uid nobody --gid nogroup)
 UWSGI_HOOK=(--hook-master-start "unix_signal:15 gracefully_kill_them_all")
+GUNICORN=(gunicorn --chdir /srv --workers 2 --bind 127.0.0.1:8000 --user nobody --group nogroup app:application)
 
-uwsgi_run() { # ID EXPECT(complete|cut) KILLED(yes|no) TINI_OPTIONS... -- UWSGI_OPTIONS...
-  local id=$1 want=$2 want_killed=$3 crc=none
-  shift 3
+# Runs a WSGI server serving tests/e2e/recipes/app.py on port 8000, stops it while a request
+# to /slow (2 s) is in flight and checks the request's fate, the SIGKILL and the exit code.
+wsgi_run() { # NAME ID EXPECT(complete|cut) KILLED(yes|no) READY_LINE CLEAN_LINE TINI_OPTIONS... -- SERVER...
+  local name=$1 id=$2 want=$3 want_killed=$4 ready=$5 clean=$6 crc=none
+  shift 6
   local tini=()
   while [ "$1" != -- ]; do tini+=("$1"); shift; done
   shift
-  start "$id" 0 /tini-rs "${tini[@]}" -- uwsgi-core --plugin python3 --master --processes 2 \
-    --http-socket 127.0.0.1:8000 --wsgi-file /srv/app.py --uid nobody --gid nogroup "$@"
-  if ! WAIT_S=30 wait_until file_has "$T/$id.log" "spawned uWSGI worker 2"; then
-    fail "uwsgi: $id did not start"
+  start "$id" 0 /tini-rs "${tini[@]}" -- "$@"
+  if ! WAIT_S=30 wait_until file_has "$T/$id.log" "$ready"; then
+    fail "$name: $id did not start"
     show_log "$id"
     return 0
   fi
   in_net "$id" python3 "$RECIPES/slow_get.py" 127.0.0.1 8000 /slow 0 0 >"$T/$id.client" 2>&1 &
   local client=$!
   CLIENTS+=("$client")
-  WAIT_S=30 wait_until file_has "$T/$id.log" "app: slow request started" || fail "uwsgi: $id: the request did not start"
+  WAIT_S=30 wait_until file_has "$T/$id.log" "app: slow request started" || fail "$name: $id: the request did not start"
   stop "$id" TERM
   WAIT_S=30 wait_until gone "$client" || kill -KILL "$client" 2>/dev/null || true
   wait "$client" 2>/dev/null && crc=0 || crc=$?
-  FIG[uwsgi,$id]="$(secs "$STOP_MS"), exit $STOP_RC, request $(tail -n1 "$T/$id.client")"
-  grep -E 'graceful|brutal|reload|killing|goodbye|buried' "$T/$id.log" | head -n 5 | cut -c1-150 | sed 's/^/        /'
+  FIG[$name,$id]="$(secs "$STOP_MS"), exit $STOP_RC, request $(tail -n1 "$T/$id.client")"
+  grep -E 'graceful|brutal|reload|killing|goodbye|buried|signal|exiting|Shutting' "$T/$id.log" | head -n 5 |
+    cut -c1-150 | sed 's/^/        /'
   sed 's/^/        client: /' "$T/$id.client"
-  local ok=yes what="tini-rs ${tini[*]:-(no options)}, uWSGI ${*:-(no options)}"
+  local ok=yes what="tini-rs ${tini[*]:-(no options)}, $name"
+  [[ $* != *gracefully_kill_them_all* ]] || what+=" --hook-master-start 'unix_signal:15 gracefully_kill_them_all'"
   [ "$KILLED" = "$want_killed" ] || ok=no
   file_has "$T/$id.client" "$want" || ok=no
   if [ "$want" = complete ]; then
-    [ "$crc" = 0 ] && [ "$STOP_RC" = 0 ] && file_has "$T/$id.log" "graceful shutdown triggered" || ok=no
+    [ "$crc" = 0 ] && [ "$STOP_RC" = 0 ] && file_has "$T/$id.log" "$clean" || ok=no
   fi
   if [ "$ok" = yes ]; then
-    pass "uwsgi: $what: request in flight $want, SIGKILL $KILLED, exit $STOP_RC after $(secs "$STOP_MS")"
+    pass "$name: $what: request in flight $want, SIGKILL $KILLED, exit $STOP_RC after $(secs "$STOP_MS")"
   else
-    fail "uwsgi: $what: request $(tail -n1 "$T/$id.client") (want $want), SIGKILL $KILLED (want $want_killed), exit $STOP_RC"
+    fail "$name: $what: request $(tail -n1 "$T/$id.client") (want $want), SIGKILL $KILLED (want $want_killed), exit $STOP_RC"
   fi
 }
 
 uwsgi_section() {
   section "uWSGI $(uwsgi-core --version)"
-  uwsgi_run uwsgi-recipe complete no -c -- "${UWSGI_HOOK[@]}"
-  uwsgi_run uwsgi-plain cut yes --
-  uwsgi_run uwsgi-hook-group cut no -- "${UWSGI_HOOK[@]}"
+  local up="spawned uWSGI worker 2" clean="graceful shutdown triggered"
+  wsgi_run uwsgi uwsgi-recipe complete no "$up" "$clean" -c -- "${UWSGI[@]}" "${UWSGI_HOOK[@]}"
+  wsgi_run uwsgi uwsgi-plain cut yes "$up" "$clean" -- "${UWSGI[@]}"
+  wsgi_run uwsgi uwsgi-hook-group cut no "$up" "$clean" -- "${UWSGI[@]}" "${UWSGI_HOOK[@]}"
+}
+
+gunicorn_section() {
+  section "gunicorn $(gunicorn --version | tr -dc '0-9.')"
+  wsgi_run gunicorn gunicorn-plain complete no "Booting worker" "Shutting down: Master" -- "${GUNICORN[@]}"
 }
 
 # ---------------------------------------------------------------------------------------------
 
-for s in postgresql_section nginx_section uwsgi_section; do
+for s in postgresql_section nginx_section uwsgi_section gunicorn_section; do
   "$s" || fail "$s ended with status $?"
 done
 
@@ -475,7 +489,8 @@ printf '  %-40s %s\n' \
   "nginx, no option" "${FIG[nginx,nginx-plain]:-?}" \
   "uwsgi, -c + uWSGI's graceful hook" "${FIG[uwsgi,uwsgi-recipe]:-?}" \
   "uwsgi, no option" "${FIG[uwsgi,uwsgi-plain]:-?}" \
-  "uwsgi, the hook without -c" "${FIG[uwsgi,uwsgi-hook-group]:-?}"
+  "uwsgi, the hook without -c" "${FIG[uwsgi,uwsgi-hook-group]:-?}" \
+  "gunicorn, no option (none needed)" "${FIG[gunicorn,gunicorn-plain]:-?}"
 echo
 if [ "$NFAIL" -eq 0 ]; then
   echo "recipes: all ${#RESULTS[@]} checks PASSED in ${ELAPSED} s"
