@@ -85,7 +85,16 @@ echo "$BIN: $("$BIN" --version)"
 T=$(mktemp -d /tmp/tini-rs-recipes.XXXXXX)
 chmod 755 "$T"
 RUNC_ROOT=$T/runc
-CLIENTS=() # PIDs of the clients started on the host
+CLIENTS=() # PIDs of the clients started on the host and not yet waited for
+# Waits for client PID (SIGKILL after SECONDS) and forgets it; returns its exit status.
+reap_client() { # PID SECONDS
+  local pid=$1 rc=0 p kept=()
+  WAIT_S=$2 wait_until gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || rc=$?
+  for p in "${CLIENTS[@]}"; do [ "$p" = "$pid" ] || kept+=("$p"); done
+  CLIENTS=("${kept[@]}")
+  return "$rc"
+}
 
 cleanup() {
   local rc=$? id pid mnt
@@ -95,7 +104,7 @@ cleanup() {
   echo "== cleanup"
   exec 7>&- 2>/dev/null
   for pid in "${CLIENTS[@]}"; do
-    alive "$pid" && kill -KILL "$pid" 2>/dev/null
+    kill -KILL "$pid" 2>/dev/null
   done
   if [ -d "$RUNC_ROOT" ]; then
     for id in $(runc --root "$RUNC_ROOT" list -q 2>/dev/null); do
@@ -275,8 +284,7 @@ pg_idle_session() { # ID
 }
 pg_idle_close() {
   exec 7>&-
-  WAIT_S=10 wait_until gone "$IDLE_PID" || kill -KILL "$IDLE_PID" 2>/dev/null || true
-  wait "$IDLE_PID" 2>/dev/null || true
+  reap_client "$IDLE_PID" 10 || true
 }
 
 pg_stop_check() { # ID LABEL SIGNAL: the stop took less than the timeout, exit 0, log clean
@@ -376,8 +384,7 @@ nginx_run() { # ID EXPECT(complete|cut) TINI_OPTIONS...: a 24 MiB download at 8 
   CLIENTS+=("$client")
   WAIT_S=30 wait_until file_has "$T/$id.client" started || fail "nginx: $id: the download did not start"
   stop "$id" TERM
-  WAIT_S=60 wait_until gone "$client" || kill -KILL "$client" 2>/dev/null || true
-  wait "$client" 2>/dev/null && crc=0 || crc=$?
+  reap_client "$client" 60 && crc=0 || crc=$?
   local got
   got=$(sed -n 's/^received \([0-9]*\) of.*/\1/p' "$T/$id.client")
   FIG[nginx,$id]="$(secs "$STOP_MS"), exit $STOP_RC, download $((${got:-0} / 1024)) KiB of 24576 KiB"
@@ -437,8 +444,7 @@ wsgi_run() { # NAME ID EXPECT(complete|cut) KILLED(yes|no) READY_LINE CLEAN_LINE
   CLIENTS+=("$client")
   WAIT_S=30 wait_until file_has "$T/$id.log" "app: slow request started" || fail "$name: $id: the request did not start"
   stop "$id" TERM
-  WAIT_S=30 wait_until gone "$client" || kill -KILL "$client" 2>/dev/null || true
-  wait "$client" 2>/dev/null && crc=0 || crc=$?
+  reap_client "$client" 30 && crc=0 || crc=$?
   FIG[$name,$id]="$(secs "$STOP_MS"), exit $STOP_RC, request $(tail -n1 "$T/$id.client")"
   grep -E 'graceful|brutal|reload|killing|goodbye|buried|signal|exiting|Shutting' "$T/$id.log" | head -n 5 |
     cut -c1-150 | sed 's/^/        /'
