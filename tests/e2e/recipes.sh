@@ -254,6 +254,7 @@ sql() { # ID SQL: prints the result, unaligned
 }
 
 PG_READY="database system is ready to accept connections"
+PG_RECOVERY="database system was not properly shut down; automatic recovery in progress"
 pg_ready_or_ended() { file_has "$T/$1.log" "$PG_READY" || test -s "$T/$1.rc"; }
 
 pg_start() { # ID TINI_OPTIONS...
@@ -341,8 +342,8 @@ postgresql_section() {
   # as an engine that honours STOPSIGNAL SIGINT sends it, tini-rs without options.
   pg_start pg-stopsignal || return 0
   n=$(sql pg-stopsignal "select count(*) from kept" || echo '?')
-  if [ "$n" = 2000 ] && file_has "$T/pg-stopsignal.log" "automatic recovery in progress"; then
-    pass "postgresql: the start after the SIGKILL runs crash recovery ('automatic recovery in progress'); all 2000 committed rows kept"
+  if [ "$n" = 2000 ] && file_has "$T/pg-stopsignal.log" "$PG_RECOVERY"; then
+    pass "postgresql: the start after the SIGKILL runs crash recovery ('$PG_RECOVERY'); all 2000 committed rows kept"
   else
     fail "postgresql: the start after the SIGKILL: $n rows, recovery: $(grep -c 'automatic recovery' "$T/pg-stopsignal.log")"
     show_log pg-stopsignal
