@@ -43,6 +43,13 @@ Orphans:
             print `bomb N clean`, exit 7.
 
 Hostile and probing programs:
+  forkchains N            start N chains that ignore SIGTERM, each a process forking and
+                          exiting every 2 ms (stdio on /dev/null); print `ready`, exit 3.
+  count-alive MODE        print `alive N`: the live processes (no zombies) of this helper
+                          running as MODE.
+  stall-stderr            start a child that ignores SIGTERM and writes to fd 2 from a page
+                          nobody ever fills (userfaultfd): it sleeps in the kernel holding the
+                          pipe's lock. Print `staller PID` once it sleeps there; exit 3.
   closestdio | redirect   ready; close fds 0-2 (or point them at /dev/null); on SIGUSR1 exit 4.
   ignoreall               ignore and block every signal; ready; sleep for ever.
   fds                     print `fds N=TARGET ...` for every open fd.
@@ -65,11 +72,13 @@ Callers (they exec CMD):
 """
 import ctypes
 import errno
+import fcntl
 import os
 import platform
 import resource
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -495,6 +504,63 @@ def closestdio(args, redirect=False):
     return 4
 
 
+def forkchains(args):
+    for _ in range(int(args[0])):
+        if os.fork() == 0:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            while True:
+                time.sleep(0.002)
+                if os.fork() != 0:
+                    os._exit(0)
+    say("ready")
+    return 3
+
+
+def count_alive(args):
+    word, alive = args[0].encode(), 0
+    for d in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                cmd = f.read()
+            with open("/proc/%s/stat" % d) as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        alive += cmd.split(b"\0")[2:3] == [word] and state != "Z"
+    say("alive %d" % alive)
+    return 0
+
+
+def stall_stderr(_args):
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_long]
+    libc.syscall.restype = ctypes.c_long
+    nr = {"x86_64": 323, "aarch64": 282}[platform.machine()]  # userfaultfd
+    pid = os.fork()
+    if pid == 0:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        uffd = libc.syscall(nr, os.O_CLOEXEC)
+        if uffd < 0:
+            os._exit(9)
+        fcntl.ioctl(uffd, 0xC018AA3F, bytearray(struct.pack("QQQ", 0xAA, 0, 0)))  # UFFDIO_API
+        addr = libc.mmap(None, 4096, 3, 0x22, -1, 0)  # read/write, private anonymous
+        # UFFDIO_REGISTER, missing pages: a read of the page waits for a handler that never comes.
+        fcntl.ioctl(uffd, 0xC020AA00, bytearray(struct.pack("QQQQ", addr, 4096, 1, 0)))
+        libc.write(2, ctypes.c_void_p(addr), 4096)
+        os._exit(0)
+    def stalled():
+        with open("/proc/%d/wchan" % pid) as f:
+            return f.read() == "handle_userfault"
+    wait_for(stalled, "the stalled write")
+    say("staller %d" % pid)
+    return 3
+
+
 def ignoreall(_args):
     for s in CATCHABLE:
         try:
@@ -659,6 +725,9 @@ MODES = {
     "closestdio": closestdio,
     "redirect": lambda args: closestdio(args, redirect=True),
     "ignoreall": ignoreall,
+    "forkchains": forkchains,
+    "count-alive": count_alive,
+    "stall-stderr": stall_stderr,
     "fds": fds,
     "stage": stage,
     "subreaper": subreaper,

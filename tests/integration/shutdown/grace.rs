@@ -232,3 +232,53 @@ fn grace_period_waits_with_the_sigtimedwait_timeout() {
         calls.len()
     );
 }
+
+/// Not PID 1, the kill phase reaches what is forked after it began: 20 chains that ignore
+/// SIGTERM, each a process forking and exiting every 2 ms, are all gone when tini-rs exits
+/// (it sends SIGKILL again until nothing of its own is left; a single /proc scan at the
+/// deadline left most of them running). As PID 1, `kill(-1)` reaches them at once. tini-rs
+/// runs under a shell that is PID 1 of a new namespace, so survivors die with it.
+#[test]
+fn the_kill_phase_reaches_processes_that_keep_forking() {
+    let py = python();
+    let script_helper = helper_path();
+    let script = format!(
+        "{} -t 1s -- {py} {script_helper} forkchains 20; echo tini-exit $?; \
+         {py} {script_helper} count-alive forkchains",
+        bin()
+    );
+    let out = run(in_mode(Mode::Pid1, &["sh", "-c", &script]));
+    assert_eq!(out.code(), 0, "{out}");
+    assert!(out.stdout.contains("tini-exit 3\nalive 0\n"), "{out}");
+    assert!(!out.stderr.contains("Processes remain"), "{out}");
+    let out = run(tini(
+        Mode::Pid1,
+        &args_for(&["-t", "1s"], &helper(&["forkchains", "20"])),
+    ));
+    assert_eq!(out.code(), 3, "{out}");
+    assert!(!out.stderr.contains("Processes remain"), "{out}");
+}
+
+/// A log line never holds back the signal it reports. A process that ignores SIGTERM writes
+/// to tini-rs's stderr pipe from a page nobody fills (userfaultfd), so it sleeps in the
+/// kernel holding the pipe's lock, where any write to that pipe waits, non-blocking or not.
+/// At the grace period's end the SIGKILL goes out first, frees the pipe, and the line
+/// "Grace period over" follows; written first, it waited on the lock for ever.
+#[test]
+fn the_grace_periods_sigkill_goes_out_before_its_line() {
+    for mode in MODES {
+        let mut p = Proc::spawn(tini(
+            mode,
+            &args_for(&["-t", "1s"], &helper(&["stall-stderr"])),
+        ));
+        let t = p.tini(mode);
+        let staller = numbers(&p.wait_prefix("staller "))[0];
+        let _guard = KillOnDrop::new(&[match mode {
+            Mode::Plain => staller,
+            Mode::Pid1 | Mode::InNamespace => host_pid_of(t, staller),
+        }]);
+        let out = p.finish();
+        assert_eq!(out.code(), 3, "{mode:?}\n{out}");
+        assert!(out.stderr.contains("Grace period over"), "{mode:?}\n{out}");
+    }
+}

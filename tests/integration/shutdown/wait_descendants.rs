@@ -92,3 +92,39 @@ fn waiting_for_descendants_forwards_to_them_and_wakes_the_stopped() {
         assert!(out.stdout.contains("child-term"), "{mode:?}\n{out}");
     }
 }
+
+/// A SIGTERM that came while the program ran (`docker stop`) reached the program's group
+/// only; the program exits 3 and leaves a daemon in a session of its own. With
+/// `--wait-descendants` the daemon gets that SIGTERM once the program is gone (with a grace
+/// period, the grace period starts), and tini-rs exits 3 as soon as it is gone, not at the
+/// orchestrator's SIGKILL (it used to wait for ever, the SIGTERM forgotten).
+#[test]
+fn a_sigterm_while_the_program_ran_reaches_what_it_left() {
+    let program = "setsid sh -c 'trap \"echo daemon-term; exit 0\" TERM; echo daemon-up; \
+                   while :; do sleep 0.05; done' & \
+                   trap 'exit 3' TERM; echo ready; while :; do sleep 0.05; done";
+    for mode in MODES {
+        for opts in [
+            &["--wait-descendants"][..],
+            &["--wait-descendants", "-t", "30s"],
+        ] {
+            let mut c = tini(mode, &[opts, &["--", "sh", "-c", program]].concat());
+            c.stdin(Stdio::null());
+            let mut p = Proc::spawn(c);
+            let mut up = std::collections::HashSet::new();
+            while up.len() < 2 {
+                up.insert(p.wait_line(|l| l == "ready" || l == "daemon-up"));
+            }
+            let t = p.tini(mode);
+            wait_until_tini_is_idle(t);
+            kill(t, libc::SIGTERM);
+            let out = p.finish();
+            assert_eq!(out.code(), 3, "{mode:?} {opts:?}\n{out}");
+            assert!(
+                out.stdout.contains("daemon-term"),
+                "{mode:?} {opts:?}\n{out}"
+            );
+            assert!(!out.stderr.contains("Grace period over"), "{mode:?}\n{out}");
+        }
+    }
+}
