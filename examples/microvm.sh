@@ -12,8 +12,9 @@
 #   its command line at spaces: ARGS cannot contain any.
 # Environment: TINI_RS (default: target/x86_64-unknown-linux-gnu/release/tini-rs),
 # KERNEL (default: the one release/vm-check.sh fetched, else /boot/vmlinuz-$(uname -r)).
-# With KVM on bare metal the machine is QEMU's `microvm`; otherwise `q35` under TCG
-# (Debian's kernel often hangs on `microvm` without KVM: no timer to calibrate the TSC).
+# The machine is QEMU's Firecracker-like `microvm`, with KVM on bare metal, else under TCG
+# with the TSC's frequency on the kernel command line (without a timer to calibrate it
+# against, Debian's kernel hangs there: release/vm-check.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,14 +54,16 @@ DEMO
 
 python3 release/initramfs.py "$work/initrd" "tree:$work/root" "file:/tini-rs=$tini:0755" \
   "file:/tini-rs-demo.sh=$work/demo.sh:0755"
-append="console=ttyS0 quiet panic=-1 rdinit=/tini-rs TINI_HOSTNAME=microvm -- $*"
+kcmd="console=ttyS0 quiet panic=-1"
 # KVM only on bare metal: a nested guest hangs early in boot (cpuinfo's "hypervisor" flag).
 if [ -w /dev/kvm ] && ! grep -qw hypervisor /proc/cpuinfo; then
-  machine=(-M microvm,rtc=on -accel kvm -cpu host)
+  accel=(-accel kvm -cpu host)
 else
-  machine=(-M q35 -accel tcg -cpu qemu64)
+  accel=(-accel tcg -cpu qemu64)
+  kcmd+=" tsc_early_khz=2000000 tsc=reliable"
 fi
-qemu-system-x86_64 "${machine[@]}" -m 512 -smp 1 -display none -no-reboot -nodefaults \
+append="$kcmd rdinit=/tini-rs TINI_HOSTNAME=microvm -- $*"
+qemu-system-x86_64 -M microvm,rtc=on "${accel[@]}" -m 512 -smp 1 -display none -no-reboot -nodefaults \
   -serial stdio -kernel "$kernel" -initrd "$work/initrd" -append "$append" </dev/null |
   tee "$work/console"
 status=$(tr -d '\r' <"$work/console" | sed -n 's/.*tini-rs: exit status \([0-9]*\)$/\1/p' | tail -n1)
