@@ -134,3 +134,115 @@ dist_args() {
     esac
   done
 }
+
+# The boot machinery of release/boot-check.sh and release/vm-check.sh: Debian's kernels and
+# busybox packages are fetched with apt-get download and unpacked with dpkg-deb -x into
+# target/boot/ (busybox-static:ARCH is never installed: it would replace the host's).
+
+kernel_flavour() {
+  case $1 in
+    amd64) echo amd64 ;; arm64) echo arm64 ;; armhf) echo armmp ;; i386) echo 686 ;;
+    ppc64el) echo powerpc64le ;;
+  esac
+}
+qemu_package() {
+  case $1 in amd64 | i386) echo qemu-system-x86 ;; arm64 | armhf) echo qemu-system-arm ;; ppc64el) echo qemu-system-ppc ;; esac
+}
+
+# Downloads PACKAGE:ARCH into the cache once; prints the .deb's path.
+download() { # PACKAGE ARCH
+  local deb
+  deb=$(find "$CACHE" -maxdepth 1 -name "${1}_*_$2.deb" | head -n1)
+  if [ -z "$deb" ]; then
+    (cd "$CACHE" && apt-get download -q "$1:$2" >/dev/null 2>"$CACHE/download.err") ||
+      die "apt-get download $1:$2 failed: $(tail -n1 "$CACHE/download.err")"
+    deb=$(find "$CACHE" -maxdepth 1 -name "${1}_*_$2.deb" | head -n1)
+  fi
+  [ -n "$deb" ] || die "apt-get download $1:$2 left no .deb"
+  echo "$deb"
+}
+
+# Installs QEMU (and what else PACKAGE... names) for ARCH..., adds the foreign
+# architectures, and resolves the kernel package behind each architecture's linux-image
+# metapackage in one apt-cache call (each call re-reads every package list: seconds).
+# Sets CACHE (target/boot) and KERNEL_PACKAGE.
+declare -A KERNEL_PACKAGE=()
+boot_prepare() { # ARCH... [-- PACKAGE...]
+  local a archs=() pkgs=(python3 seabios) metas=() image arch
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do archs+=("$1"); shift; done
+  [ $# -eq 0 ] || { shift; pkgs+=("$@"); }
+  for a in "${archs[@]}"; do pkgs+=("$(qemu_package "$a")"); done
+  ensure_packages "${pkgs[@]}"
+  for a in "${archs[@]}"; do
+    [ "$a" = "$(dpkg --print-architecture)" ] && continue
+    dpkg --print-foreign-architectures | grep -qx "$a" && continue
+    [ "$(id -u)" -eq 0 ] || die "architecture $a is not known to dpkg: run as root, or dpkg --add-architecture $a && apt-get update"
+    dpkg --add-architecture "$a"
+    apt-get update -qq
+  done
+  CACHE=$ROOT/target/boot
+  mkdir -p "$CACHE"
+  for a in "${archs[@]}"; do metas+=("linux-image-$(kernel_flavour "$a"):$a"); done
+  while read -r image arch; do
+    KERNEL_PACKAGE[$arch]=$image
+  done < <(apt-cache depends "${metas[@]}" 2>/dev/null |
+    sed -n 's/^ *Depends: \(linux-image-[^:]*\)\(:\(.*\)\)\{0,1\}$/\1 \3/p' |
+    awk -v native="$(dpkg --print-architecture)" '{ print $1, ($2 == "" ? native : $2) }')
+}
+
+# The kernel of ARCH, unpacked from its linux-image package (only /boot is taken).
+kernel_of() { # ARCH -> path of the kernel image
+  local arch=$1 image=${KERNEL_PACKAGE[$1]:-} deb dir
+  [ -n "$image" ] || die "cannot resolve linux-image-$(kernel_flavour "$arch"):$arch to a kernel package"
+  dir=$CACHE/$arch/$image
+  if ! [ -d "$dir/boot" ]; then
+    deb=$(download "$image" "$arch")
+    mkdir -p "$dir"
+    dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir" --wildcards './boot/vmlinu*'
+  fi
+  find "$dir/boot" -name 'vmlinu*' -type f | head -n1
+}
+
+busybox_of() { # ARCH -> path of a static busybox for ARCH
+  local arch=$1 deb dir=$CACHE/$arch/busybox
+  if ! [ -x "$dir/bin/busybox" ]; then
+    deb=$(download busybox-static "$arch")
+    rm -rf "$dir"
+    dpkg-deb -x "$deb" "$dir"
+  fi
+  echo "$dir/bin/busybox"
+}
+
+# The unpacked modules of ARCH's kernel (its lib/modules/VERSION directory).
+modules_of() { # ARCH -> directory
+  local arch=$1 image=${KERNEL_PACKAGE[$1]:-} deb dir
+  dir=$CACHE/$arch/$image/modules
+  if ! [ -d "$dir/lib/modules" ]; then
+    deb=$(download "$image" "$arch")
+    mkdir -p "$dir"
+    # The drivers of a virtio disk and keyboard and of ext4, with what they depend on.
+    dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir" --wildcards \
+      './lib/modules/*/kernel/drivers/virtio/*' './lib/modules/*/kernel/drivers/block/*' \
+      './lib/modules/*/kernel/fs/*' './lib/modules/*/kernel/lib/*' \
+      './lib/modules/*/kernel/crypto/*'
+  fi
+  find "$dir/lib/modules" -mindepth 1 -maxdepth 1 -type d | head -n1
+}
+
+# The QEMU command that boots KERNEL with INITRD and the kernel command line
+# "console=... panic=-1 quiet CMDLINE", on one emulated CPU (TCG). X86_MACHINE: pc (default)
+# or q35.
+qemu_command() { # ARCH KERNEL INITRD CMDLINE -> fills QEMU=()
+  local arch=$1 console
+  case $arch in
+    amd64) QEMU=(qemu-system-x86_64 -M "${X86_MACHINE:-pc}" -cpu qemu64); console=ttyS0 ;;
+    i386) QEMU=(qemu-system-i386 -M "${X86_MACHINE:-pc}" -cpu qemu32); console=ttyS0 ;;
+    arm64) QEMU=(qemu-system-aarch64 -M virt -cpu cortex-a57); console=ttyAMA0 ;;
+    # Debian's armmp kernel has no LPAE: keep the machine's memory below 4 GiB.
+    armhf) QEMU=(qemu-system-arm -M virt,highmem=off -cpu cortex-a15); console=ttyAMA0 ;;
+    ppc64el) QEMU=(qemu-system-ppc64 -M pseries -cpu POWER9 -vga none); console=hvc0 ;;
+  esac
+  QEMU+=(-accel tcg -m 512 -smp 1 -nographic -no-reboot -net none
+    -kernel "$2" -initrd "$3"
+    -append "console=$console panic=-1 quiet $4")
+}

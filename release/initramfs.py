@@ -9,8 +9,11 @@ Usage: initramfs.py OUT ENTRY...
   file:/PATH=SOURCE[:MODE]  a regular file copied from SOURCE (MODE in octal, default 0644)
   link:/PATH=TARGET         a symbolic link
   char:/PATH=MAJOR,MINOR    a character device (0600)
+  tree:DIR                  every directory, regular file and symbolic link under DIR, at
+                            the same path under / (modes kept; device nodes left out)
 """
 
+import os
 import stat
 import sys
 
@@ -64,13 +67,35 @@ def parse(entry):
     return name, stat.S_IFREG | perm, data, (0, 0)
 
 
+def tree(top):
+    """The records of tree:DIR, parents before children, in a stable order."""
+    if not os.path.isdir(top):
+        fail(f"tree: {top} is not a directory")
+    for root, dirs, files in os.walk(top):
+        dirs.sort()
+        for name in sorted(dirs) + sorted(files):
+            path = os.path.join(root, name)
+            rel = os.path.relpath(path, top)
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                yield rel, stat.S_IFLNK | 0o777, os.readlink(path).encode(), (0, 0)
+            elif stat.S_ISDIR(st.st_mode):
+                yield rel, stat.S_IFDIR | stat.S_IMODE(st.st_mode), b"", (0, 0)
+            elif stat.S_ISREG(st.st_mode):
+                with open(path, "rb") as f:
+                    yield rel, stat.S_IFREG | stat.S_IMODE(st.st_mode), f.read(), (0, 0)
+
+
 def main():
     if len(sys.argv) < 3:
         fail("usage: initramfs.py OUT ENTRY...")
     out = bytearray()
-    for ino, entry in enumerate(sys.argv[2:], start=1):
-        name, mode, data, rdev = parse(entry)
-        out += record(ino, mode, name, data, rdev)
+    ino = 0
+    for entry in sys.argv[2:]:
+        items = tree(entry[5:]) if entry.startswith("tree:") else [parse(entry)]
+        for name, mode, data, rdev in items:
+            ino += 1
+            out += record(ino, mode, name, data, rdev)
     out += record(0, 0, "TRAILER!!!")
     with open(sys.argv[1], "wb") as f:
         f.write(out)

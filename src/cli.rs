@@ -8,8 +8,8 @@ use clap::{Arg, ArgAction, Command};
 
 pub use crate::config::{Config, Delivery, Rewrite, UsageError};
 use crate::config::{
-    DEFAULT_VERBOSITY, atoi_verbosity, parse_duration, parse_exit_code, parse_parent_death_signal,
-    parse_rule, split_list,
+    DEFAULT_VERBOSITY, MachineEnd, atoi_verbosity, parse_duration, parse_exit_code,
+    parse_parent_death_signal, parse_rule, split_list,
 };
 use crate::options::{Kind, OPTIONS};
 
@@ -164,6 +164,8 @@ fn configure(o: Options, env: &Env<'_>) -> Result<Config, UsageError> {
         subreaper: o.subreaper || env.set("TINI_SUBREAPER"),
         warn_on_reap: o.warn || env.set("TINI_WARN_ON_REAP"),
         wait_descendants: o.wait || env.set("TINI_WAIT_DESCENDANTS"),
+        no_machine: o.no_machine || env.set("TINI_NO_MACHINE"),
+        hostname: o.hostname.or_else(|| (env.0)("TINI_HOSTNAME")),
         // A program on the command line wins over TINI_PAUSE.
         pause: o.pause || (env.set("TINI_PAUSE") && o.program.is_empty()),
         program: o.program,
@@ -199,6 +201,9 @@ fn configure(o: Options, env: &Env<'_>) -> Result<Config, UsageError> {
         let (from, to) = parse_rule(&r)?;
         cfg.rewrite.set(from, to);
     }
+    if let Some(e) = env.or_var(o.machine_end, "TINI_MACHINE_END")? {
+        cfg.machine_end = MachineEnd::parse(&e)?;
+    }
     Ok(cfg)
 }
 
@@ -220,6 +225,9 @@ struct Options {
     stop_delay: Option<String>,
     wait: bool,
     rewrite: Vec<String>,
+    no_machine: bool,
+    machine_end: Option<String>,
+    hostname: Option<OsString>,
     program: Vec<OsString>,
 }
 
@@ -282,6 +290,14 @@ fn options(args: &[OsString]) -> Result<Options, UsageError> {
         stop_delay: strings("stop_delay").pop(),
         wait: m.get_flag("wait"),
         rewrite: strings("rewrite"),
+        no_machine: m.get_flag("no_machine"),
+        machine_end: strings("machine_end").pop(),
+        hostname: m
+            .get_raw("hostname")
+            .into_iter()
+            .flatten()
+            .next_back()
+            .map(OsStr::to_os_string),
         program: m
             .get_raw("program")
             .into_iter()

@@ -61,6 +61,32 @@ impl Rewrite {
     }
 }
 
+/// How the machine ends when tini-rs is a VM's init (`--machine-end`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MachineEnd {
+    /// `reboot(RB_POWER_OFF)`: QEMU and Cloud Hypervisor end.
+    #[default]
+    PowerOff,
+    /// `reboot(RB_AUTOBOOT)`: Firecracker ends on this (it has no power-off).
+    Restart,
+    /// `reboot(RB_HALT_SYSTEM)`: the machine stops but stays.
+    Halt,
+}
+
+impl MachineEnd {
+    /// `poweroff`, `restart` or `halt`.
+    pub fn parse(text: &str) -> Result<Self, UsageError> {
+        match text {
+            "poweroff" => Ok(MachineEnd::PowerOff),
+            "restart" => Ok(MachineEnd::Restart),
+            "halt" => Ok(MachineEnd::Halt),
+            _ => Err(UsageError(format!(
+                "invalid machine end '{text}' (use poweroff, restart or halt)"
+            ))),
+        }
+    }
+}
+
 /// Everything `run` needs, validated.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Config {
@@ -90,6 +116,17 @@ pub struct Config {
     pub wait_descendants: bool,
     /// Started as `catatonit`: a failed exec exits 1, as catatonit's does.
     pub catatonit: bool,
+    /// `--no-machine`: never act as a VM's init.
+    pub no_machine: bool,
+    /// `--machine-end`: how a VM ends after the program.
+    pub machine_end: MachineEnd,
+    /// `--hostname`: the hostname a VM's init sets.
+    pub hostname: Option<OsString>,
+    /// Set from [`crate::machine::detect`] at start-up, not by the parser: tini-rs is the
+    /// machine's init (PID 1 of the initial PID namespace), so it sets the machine up and
+    /// ends it, and SIGPWR and the kernel's Ctrl-Alt-Del SIGINT are stop requests
+    /// delivered as SIGTERM.
+    pub machine: bool,
     /// Warnings about the configuration, logged once the logger is up.
     pub notes: Vec<String>,
 }

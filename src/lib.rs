@@ -3,7 +3,8 @@
 //! It runs as PID 1, starts one program, forwards every signal it receives to that
 //! program's process group, reaps every zombie re-parented to it, and exits with the
 //! program's status. [`run`] follows the start-up order: block signals, parent-death
-//! signal, subreaper, the "not PID 1" check, spawn, loop.
+//! signal, subreaper, the "not PID 1" check, spawn, loop. As the init of a virtual machine
+//! ([`machine`]), it sets the machine up before the program and ends it afterwards.
 
 pub mod catatonit;
 pub mod cli;
@@ -12,6 +13,7 @@ pub mod deliver;
 pub mod error;
 pub mod exit_code;
 pub mod logging;
+pub mod machine;
 pub mod options;
 pub mod procs;
 pub mod reap;
@@ -21,7 +23,7 @@ pub mod state;
 pub mod supervise;
 pub mod sys;
 
-use log::{debug, info, trace, warn};
+use log::{debug, error, info, trace, warn};
 
 pub use config::Config;
 pub use error::Error;
@@ -30,12 +32,30 @@ use sys::SignalSet;
 
 /// Runs the init described by `cfg` in this process, whose PID is `own_pid`; returns the
 /// process exit code. An `Err` is a set-up failure before the program ran (exit code 1).
+///
+/// As the machine's init (`cfg.machine`, from [`machine::detect`] before the logger was
+/// set up) it never returns: the machine ends with the code instead ([`machine::end`]),
+/// since PID 1 exiting would panic the kernel.
 pub fn run(cfg: &Config, own_pid: i32) -> Result<u8, Error> {
+    if !cfg.machine {
+        return run_init(cfg, own_pid);
+    }
+    let code = run_init(cfg, own_pid).unwrap_or_else(|e| {
+        error!("{e}");
+        1
+    });
+    machine::end(code, cfg.machine_end)
+}
+
+fn run_init(cfg: &Config, own_pid: i32) -> Result<u8, Error> {
     for note in &cfg.notes {
         warn!("{note}");
     }
     let blocked = signals::blocked_set();
     let caller = block_signals(&blocked)?;
+    if cfg.machine {
+        machine::set_up(cfg.hostname.as_deref());
+    }
     if let Some(sig) = cfg.parent_death_signal {
         set_parent_death_signal(sig, own_pid)?;
     }

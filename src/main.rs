@@ -55,10 +55,23 @@ fn real_main() -> u8 {
 fn run(cfg: &tini_rs::Config) -> u8 {
     // Read once: the log lines carry it, and run() needs it.
     let pid = std::process::id();
+    // Before the logger, which looks at stderr once: a VM's init may have to open the
+    // console first.
+    let machine = pid == 1 && tini_rs::machine::detect(cfg.no_machine, 1);
     tini_rs::logging::init(cfg.verbosity, pid);
     let Ok(pid) = i32::try_from(pid) else {
         log::error!("PID {pid} is out of range");
         return 1;
+    };
+    let machine_cfg;
+    let cfg = if machine {
+        machine_cfg = tini_rs::Config {
+            machine: true,
+            ..cfg.clone()
+        };
+        &machine_cfg
+    } else {
+        cfg
     };
     match tini_rs::run(cfg, pid) {
         Ok(code) => code,

@@ -124,6 +124,17 @@ pub const OPTIONS: &[Opt] = &[
     opt("pause", None, Some("pause"))
         .env("TINI_PAUSE")
         .help("run no program: only reap zombies, exit 0 on SIGTERM or SIGINT"),
+    opt("no_machine", None, Some("no-machine"))
+        .env("TINI_NO_MACHINE")
+        .help("never act as a VM's init, even as PID 1 of the initial PID namespace"),
+    opt("machine_end", None, Some("machine-end"))
+        .value("ACTION", Kind::Value)
+        .env("TINI_MACHINE_END")
+        .help("as a VM's init, end with poweroff (the default), restart or halt"),
+    opt("hostname", None, Some("hostname"))
+        .value("NAME", Kind::Value)
+        .env("TINI_HOSTNAME")
+        .help("as a VM's init, set the hostname to NAME"),
     opt("license", Some('l'), None).help("print the licence"),
 ];
 
@@ -177,7 +188,7 @@ mod tests {
             );
         }
         assert!(env_vars().iter().all(|v| v.starts_with("TINI_")));
-        assert_eq!(env_vars().len(), 13);
+        assert_eq!(env_vars().len(), 16);
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct Supervisor<'a> {
     start: Instant,
     /// Pauses after unexpected `sigtimedwait` failures, so that they cannot spin.
     backoff: Backoff,
+    /// The machine's init (`cfg.machine`): SIGPWR and Ctrl-Alt-Del's SIGINT are SIGTERM.
+    machine: bool,
 }
 
 impl<'a> Supervisor<'a> {
@@ -48,6 +50,7 @@ impl<'a> Supervisor<'a> {
             running: main.is_some(),
             start: Instant::now(),
             backoff: Backoff::default(),
+            machine: cfg.machine,
         }
     }
 
@@ -78,6 +81,11 @@ impl<'a> Supervisor<'a> {
                 }
                 Ok(r) => {
                     self.backoff.reset();
+                    let r = if self.machine {
+                        crate::machine::as_stop_request(r)
+                    } else {
+                        r
+                    };
                     let own_pipe = signals::is_self_raised_pipe(&r, self.own_pid);
                     self.step(Event::Signal(r.signo, own_pipe));
                 }

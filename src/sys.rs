@@ -1,5 +1,6 @@
 //! The thin system-call layer: safe wrappers over the libc calls that nix does not cover
-//! (raw signal numbers for real-time signals, `sigtimedwait`, `fork`/`execvp`, pidfds).
+//! (raw signal numbers for real-time signals, `sigtimedwait`, `fork`/`execvp`, pidfds), and
+//! the calls of a VM's init (mounts, the console, `lo`, the hostname, `reboot`), nix's or raw.
 //! Nothing else lives here.
 //!
 //! Every wrapper returns the call's result; none of them panics.
@@ -392,4 +393,160 @@ pub fn pipe_pending(fd: std::os::fd::BorrowedFd<'_>) -> Result<usize, Errno> {
     let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &raw mut n) };
     Errno::result(rc)?;
     usize::try_from(n).map_err(|_| Errno::EINVAL)
+}
+
+// The calls of a VM's init (`machine`).
+
+/// The inode number of `path` (`stat`), e.g. of `/proc/self/ns/pid`.
+pub fn inode(path: &str) -> Result<u64, Errno> {
+    nix::sys::stat::stat(path).map(|st| st.st_ino)
+}
+
+/// `mount(source, target, fstype, flags, data)`.
+pub fn mount(
+    source: &str,
+    target: &str,
+    fstype: &str,
+    flags: nix::mount::MsFlags,
+    data: Option<&str>,
+) -> Result<(), Errno> {
+    nix::mount::mount(Some(source), target, Some(fstype), flags, data)
+}
+
+/// `mount(NULL, target, NULL, MS_REMOUNT | MS_RDONLY, NULL)`: the mount goes read-only.
+pub fn remount_read_only(target: &str) -> Result<(), Errno> {
+    use nix::mount::MsFlags;
+    let none: Option<&str> = None;
+    nix::mount::mount(
+        none,
+        target,
+        none,
+        MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+        none,
+    )
+}
+
+/// `umount2(target, 0)`: fails with EBUSY while anything uses it.
+pub fn unmount(target: &str) -> Result<(), Errno> {
+    nix::mount::umount2(target, nix::mount::MntFlags::empty())
+}
+
+/// `sync()`: every filesystem's dirty data to its device.
+pub fn sync() {
+    nix::unistd::sync();
+}
+
+/// `mkdir(path, mode)`.
+pub fn mkdir(path: &str, mode: u32) -> Result<(), Errno> {
+    nix::unistd::mkdir(path, nix::sys::stat::Mode::from_bits_truncate(mode))
+}
+
+/// `symlink(target, path)`.
+pub fn symlink(target: &str, path: &str) -> Result<(), Errno> {
+    std::os::unix::fs::symlink(target, path)
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))
+}
+
+/// Whether descriptor `fd` is open (`fcntl(fd, F_GETFD)` does not fail with EBADF).
+pub fn is_open(fd: c_int) -> bool {
+    // SAFETY: F_GETFD takes no argument and only reads the descriptor's flags.
+    let rc = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    rc >= 0
+}
+
+/// Opens `path` read-write, no controlling terminal; the descriptor is not close-on-exec
+/// (it is meant for the lowest free number, a closed stdio slot, and the program's use).
+pub fn open_read_write(path: &str) -> Result<c_int, Errno> {
+    let path = CString::new(path).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: `path` is a valid C string alive for the call; no mode is needed without
+    // O_CREAT.
+    Errno::result(unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_NOCTTY) })
+}
+
+/// `dup2(from, to)`.
+pub fn dup2(from: c_int, to: c_int) -> Result<(), Errno> {
+    // SAFETY: dup2 takes two descriptor numbers; `to` is a closed stdio slot (the caller's
+    // check), so no descriptor owned elsewhere is replaced.
+    Errno::result(unsafe { libc::dup2(from, to) }).map(drop)
+}
+
+/// `close(fd)` of a descriptor that this process owns by number.
+pub fn close(fd: c_int) -> Result<(), Errno> {
+    // SAFETY: the caller owns `fd` by number and does not use it afterwards.
+    Errno::result(unsafe { libc::close(fd) }).map(drop)
+}
+
+/// Writes all of `buf` to `fd` (retrying short writes and EINTR).
+pub fn write_all(fd: c_int, mut buf: &[u8]) -> Result<(), Errno> {
+    while !buf.is_empty() {
+        // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the duration of the call.
+        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+        match Errno::result(n) {
+            Ok(n) => buf = buf.get(usize::try_from(n).unwrap_or(0)..).unwrap_or(&[]),
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Brings the network interface `name` up (`SIOCGIFFLAGS`, then `SIOCSIFFLAGS` with
+/// `IFF_UP` added), through an `AF_INET` datagram socket.
+pub fn interface_up(name: &str) -> Result<(), Errno> {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
+    use std::os::fd::AsRawFd;
+    let sock = socket(
+        AddressFamily::Inet,
+        SockType::Datagram,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
+    // SAFETY: ifreq is plain data (a name and a union of plain fields); zero is valid.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    if name.len() >= req.ifr_name.len() {
+        return Err(Errno::EINVAL);
+    }
+    for (slot, b) in req.ifr_name.iter_mut().zip(name.bytes()) {
+        *slot = c_char::from_ne_bytes([b]);
+    }
+    // SAFETY: a valid socket and a valid, writable ifreq naming the interface.
+    let rc = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &raw mut req) };
+    Errno::result(rc)?;
+    // SAFETY: SIOCGIFFLAGS filled in the union's flags field, so reading it is defined.
+    let flags = unsafe { req.ifr_ifru.ifru_flags };
+    let up = c_short_of(libc::IFF_UP);
+    req.ifr_ifru.ifru_flags = flags | up;
+    // SAFETY: a valid socket and a valid ifreq with the name and the new flags.
+    let rc = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &raw const req) };
+    Errno::result(rc).map(drop)
+}
+
+fn c_short_of(n: c_int) -> libc::c_short {
+    libc::c_short::try_from(n).unwrap_or(0)
+}
+
+/// `sethostname(name)`.
+pub fn set_hostname(name: &std::ffi::OsStr) -> Result<(), Errno> {
+    nix::unistd::sethostname(name)
+}
+
+/// Sets the variable `name` in this process's environment, which the program inherits.
+pub fn set_env(name: &str, value: &str) {
+    // SAFETY: set_var is unsound only while another thread reads or writes the environment;
+    // tini-rs starts no thread (see [`fork`]; a test checks `Threads: 1`).
+    unsafe { std::env::set_var(name, value) };
+}
+
+/// `reboot(LINUX_REBOOT_CMD_CAD_OFF)`: Ctrl-Alt-Del sends SIGINT to PID 1 instead of
+/// restarting the machine at once.
+pub fn ctrl_alt_del_to_signal() -> Result<(), Errno> {
+    nix::sys::reboot::set_cad_enabled(false)
+}
+
+/// `reboot(how)`: ends the machine. Returns only on failure.
+pub fn reboot(how: nix::sys::reboot::RebootMode) -> Errno {
+    match nix::sys::reboot::reboot(how) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    }
 }

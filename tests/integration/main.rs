@@ -32,6 +32,8 @@ mod hostile;
 mod inheritance;
 /// Logging: the not-PID-1 warning, `-v` levels, the line format.
 mod logging;
+/// A VM's init only in a VM: as a container's PID 1 nothing changes.
+mod machine;
 /// The man page against what `-h` prints.
 mod manpage;
 /// Property test of the parser and of the binary on rejected input; no panics by construction.
