@@ -1,6 +1,6 @@
 //! tini-rs as the init of a virtual machine (QEMU, Firecracker, Cloud Hypervisor, libkrun):
-//! knowing that it is one, setting up what a container runtime would have set up, turning
-//! the machine's stop requests into SIGTERM, and ending the machine with the program's
+//! knowing that it is one, setting up what a container runtime would have set up (the core
+//! turns the machine's stop requests into SIGTERM: `state.rs`), and ending the machine with the program's
 //! status instead of the kernel's panic.
 //!
 //! It is the machine's init when it is PID 1 of the initial PID namespace, whose
@@ -18,7 +18,7 @@ use crate::config::MachineEnd;
 use crate::error::strerror;
 use crate::reap;
 use crate::signals;
-use crate::sys::{self, Received};
+use crate::sys;
 
 /// The inode number of the initial PID namespace (the kernel's `PROC_PID_INIT_INO`, fixed
 /// since Linux 3.8).
@@ -170,24 +170,6 @@ fn console_stdio() {
             Err(_) => return,
         }
     }
-}
-
-/// The machine's stop requests as SIGTERM: SIGPWR (a UPS, a VMM), and the SIGINT the kernel
-/// sends PID 1 for Ctrl-Alt-Del (`SI_KERNEL`; a SIGINT sent with kill stays a SIGINT).
-pub fn as_stop_request(r: Received) -> Received {
-    let machine_stop =
-        r.signo == libc::SIGPWR || (r.signo == libc::SIGINT && r.code == libc::SI_KERNEL);
-    if machine_stop {
-        info!(
-            "{} is the machine's stop request: SIGTERM",
-            signals::name(r.signo)
-        );
-        return Received {
-            signo: libc::SIGTERM,
-            ..r
-        };
-    }
-    r
 }
 
 /// The end of the machine, once the program's status `code` (after `-e`) is known:
@@ -371,26 +353,6 @@ mod tests {
         // The same point mounted twice: the later (upper) one first.
         let stacked = unmount_order(vec!["/".into(), "/a".into(), "/a".into()]);
         assert_eq!(stacked, ["/a", "/a", "/"]);
-    }
-
-    #[test]
-    fn pwr_and_the_kernels_int_are_stop_requests() {
-        let r = |signo, code| Received {
-            signo,
-            code,
-            pid: 0,
-        };
-        assert_eq!(as_stop_request(r(libc::SIGPWR, 0)).signo, libc::SIGTERM);
-        assert_eq!(
-            as_stop_request(r(libc::SIGINT, libc::SI_KERNEL)).signo,
-            libc::SIGTERM
-        );
-        // Sent with kill: still SIGINT.
-        assert_eq!(
-            as_stop_request(r(libc::SIGINT, libc::SI_USER)).signo,
-            libc::SIGINT
-        );
-        assert_eq!(as_stop_request(r(libc::SIGHUP, 0)).signo, libc::SIGHUP);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! must kill it with a core, not be swallowed), SIGKILL and SIGSTOP (which cannot be), and
 //! glibc's two internal real-time signals. Blocked signals are fetched with `sigtimedwait`.
 
+use crate::state::Origin;
 use crate::sys::{self, MAX_SIGNAL, SignalSet};
 
 /// The standard signal names by number (index = number); real-time ones are computed.
@@ -136,10 +137,14 @@ pub fn blocked_set() -> SignalSet {
     set
 }
 
-/// Whether a SIGPIPE was raised by tini-rs itself (a write to a broken stderr): the kernel
-/// sends it with `SI_USER` from the writer's own PID. Such a signal is not the program's.
-pub fn is_self_raised_pipe(r: &sys::Received, own_pid: i32) -> bool {
-    r.signo == libc::SIGPIPE && r.code == libc::SI_USER && r.pid == own_pid
+/// Where a received signal came from, for the core. A SIGPIPE is tini-rs's own when the
+/// kernel raised it for tini-rs's write to a broken stderr: `SI_USER` from its own PID.
+pub fn origin(r: &sys::Received, own_pid: i32) -> Origin {
+    match r.code {
+        libc::SI_USER if r.signo == libc::SIGPIPE && r.pid == own_pid => Origin::OwnPipe,
+        libc::SI_KERNEL => Origin::Kernel,
+        _ => Origin::Sent,
+    }
 }
 
 #[cfg(test)]
@@ -225,23 +230,30 @@ mod tests {
     }
 
     #[test]
-    fn self_raised_sigpipe_is_recognised() {
+    fn origins() {
         let own = sys::Received {
             signo: libc::SIGPIPE,
             code: libc::SI_USER,
             pid: 42,
         };
-        assert!(is_self_raised_pipe(&own, 42));
-        assert!(!is_self_raised_pipe(&own, 7));
+        assert_eq!(origin(&own, 42), Origin::OwnPipe);
+        assert_eq!(origin(&own, 7), Origin::Sent);
         let queued = sys::Received {
             code: libc::SI_QUEUE,
             ..own
         };
-        assert!(!is_self_raised_pipe(&queued, 42));
+        assert_eq!(origin(&queued, 42), Origin::Sent);
         let term = sys::Received {
             signo: libc::SIGTERM,
             ..own
         };
-        assert!(!is_self_raised_pipe(&term, 42));
+        assert_eq!(origin(&term, 42), Origin::Sent);
+        // Ctrl-Alt-Del's SIGINT to PID 1.
+        let kernel = sys::Received {
+            signo: libc::SIGINT,
+            code: libc::SI_KERNEL,
+            pid: 0,
+        };
+        assert_eq!(origin(&kernel, 1), Origin::Kernel);
     }
 }

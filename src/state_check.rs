@@ -237,7 +237,7 @@ impl Check<'_> {
                 }
             }
         }
-        self.feed(w, Event::Signal(signo, false))
+        self.feed(w, Event::Signal(signo, super::Origin::Sent))
     }
 
     fn apply(&self, w: &World, step: Step) -> Result<World, String> {
@@ -498,4 +498,30 @@ fn every_configuration_in_every_world_keeps_every_property() {
         "core check: {} configurations, {runs} runs, {states} states, deepest {deepest} steps",
         all.len()
     );
+}
+
+/// As a VM's init, SIGPWR and the kernel's SIGINT (Ctrl-Alt-Del) are SIGTERM; a SIGINT sent
+/// by a process stays one, and in a container SIGPWR is forwarded as itself.
+#[test]
+fn the_machines_stop_requests_are_sigterm() {
+    use super::Origin::{Kernel, Sent};
+    let machine = Config {
+        machine: true,
+        ..Config::default()
+    };
+    let sent = |cfg: &Config, sig, origin| {
+        let mut core = Core::new(cfg, true);
+        core.handle(Event::Signal(sig, origin), Duration::ZERO);
+        let mut sends = core.take().into_iter().flatten();
+        sends.find(|a| matches!(a, Action::Send(..)))
+    };
+    let to_group = |sig| Some(Action::Send(Target::Group, sig));
+    assert_eq!(sent(&machine, libc::SIGPWR, Sent), to_group(TERM));
+    assert_eq!(sent(&machine, INT, Kernel), to_group(TERM));
+    assert_eq!(sent(&machine, INT, Sent), to_group(INT));
+    assert_eq!(
+        sent(&Config::default(), libc::SIGPWR, Sent),
+        to_group(libc::SIGPWR)
+    );
+    assert_eq!(sent(&Config::default(), INT, Kernel), to_group(INT));
 }

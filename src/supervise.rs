@@ -1,10 +1,9 @@
 //! The loop PID 1 lives in after the spawn: wait for a signal, reap on SIGCHLD, feed the
-//! core (`state.rs`) and carry out what it decides, every signal of a step before any log
-//! line of that step (a line can wait on a stalled stderr; the signal it reports must not).
-//!
+//! core (`state.rs`) and carry out its actions, every signal of a step before any log line
+//! of that step (a line can wait on a stalled stderr; the signal it reports must not).
 //! Nothing here is fatal: after the program started, every error is logged and the loop
-//! goes on. There is no periodic wake-up: `sigtimedwait` waits without a timeout unless the
-//! core has a deadline (stop delay, grace period, kill phase).
+//! goes on. There is no periodic wake-up: `sigtimedwait` has a timeout only while the core
+//! has a deadline (stop delay, grace period, kill phase).
 
 use std::time::{Duration, Instant};
 
@@ -12,45 +11,37 @@ use log::{debug, error, log};
 use nix::errno::Errno;
 
 use crate::config::Config;
-use crate::deliver;
 use crate::exit_code::Outcome;
-use crate::reap;
 use crate::signals::{self, name};
-use crate::state::{Action, Arg, Core, Event, Line};
+use crate::state::{Action, Arg, Core, Event};
 use crate::sys::{self, SignalSet};
+use crate::{deliver, reap};
 
 /// The running init: the core's decisions, and what only the loop knows (PIDs, the clock).
 pub struct Supervisor<'a> {
     core: Core<'a>,
-    warn_on_reap: bool,
     blocked: SignalSet,
     own_pid: i32,
     /// The program's PID (0 in pause mode), kept after its status is collected: what is left
     /// of its group is still told apart by it.
     program: i32,
-    /// Whether the program's status is not collected yet: only then may its PID, and its
-    /// group's ID (the same number), be signalled, since a reaped PID can be reused.
-    running: bool,
     start: Instant,
-    /// Pauses after unexpected `sigtimedwait` failures, so that they cannot spin.
-    backoff: Backoff,
-    /// The machine's init (`cfg.machine`): SIGPWR and Ctrl-Alt-Del's SIGINT are SIGTERM.
-    machine: bool,
+    /// Unexpected `sigtimedwait` failures in a row.
+    failures: u32,
 }
 
 impl<'a> Supervisor<'a> {
     /// A supervisor for the program `main` (None in pause mode) of init `own_pid`.
     pub fn new(cfg: &'a Config, blocked: SignalSet, main: Option<i32>, own_pid: i32) -> Self {
+        let (core, program) = (Core::new(cfg, own_pid == 1), main.unwrap_or(0));
+        let (start, failures) = (Instant::now(), 0);
         Supervisor {
-            core: Core::new(cfg, own_pid == 1),
-            warn_on_reap: cfg.warn_on_reap,
+            core,
             blocked,
             own_pid,
-            program: main.unwrap_or(0),
-            running: main.is_some(),
-            start: Instant::now(),
-            backoff: Backoff::default(),
-            machine: cfg.machine,
+            program,
+            start,
+            failures,
         }
     }
 
@@ -66,29 +57,20 @@ impl<'a> Supervisor<'a> {
             // pending signal even with a zero timeout (a stream of signals must not postpone
             // it for ever); and a wait comes between two deadlines, so a deadline that is
             // always due again (the kill phase's rescans) cannot starve the signals.
-            let now = self.start.elapsed();
-            let due = self.core.deadline();
+            let (now, due) = (self.start.elapsed(), self.core.deadline());
             if due.is_some_and(|at| at <= now) && !std::mem::replace(&mut acted, true) {
                 self.step(Event::Deadline);
                 continue;
             }
             acted = false;
-            match sys::wait_signal(&self.blocked, due.map(|at| at.saturating_sub(now))) {
+            let r = sys::wait_signal(&self.blocked, due.map(|at| at.saturating_sub(now)));
+            self.failures = if r.is_ok() { 0 } else { self.failures };
+            match r {
                 Ok(r) if r.signo == libc::SIGCHLD => {
-                    self.backoff.reset();
                     self.drain();
                     debug!("Received SIGCHLD");
                 }
-                Ok(r) => {
-                    self.backoff.reset();
-                    let r = if self.machine {
-                        crate::machine::as_stop_request(r)
-                    } else {
-                        r
-                    };
-                    let own_pipe = signals::is_self_raised_pipe(&r, self.own_pid);
-                    self.step(Event::Signal(r.signo, own_pipe));
-                }
+                Ok(r) => self.step(Event::Signal(r.signo, signals::origin(&r, self.own_pid))),
                 // A timeout: the top of the loop sees what expired.
                 Err(Errno::EAGAIN | Errno::EINTR) => {}
                 Err(e) => self.on_wait_failure(e),
@@ -96,25 +78,24 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    /// `sigtimedwait` failed in a way it never should (it fails only for invalid
-    /// arguments). Retrying at once could spin for ever; instead, reap what is there (the
-    /// program's exit must still be seen) and pause, longer each time, up to a second.
+    /// `sigtimedwait` failed in a way it never should (only invalid arguments make it fail).
+    /// Retrying at once could spin for ever; instead, reap what is there (the program's exit
+    /// must still be seen) and pause, longer each time, up to a second.
     fn on_wait_failure(&mut self, e: Errno) {
-        let pause = self.backoff.next();
+        let pause = backoff(self.failures);
+        self.failures = self.failures.saturating_add(1);
         self.drain();
-        if self.backoff.failures.is_power_of_two() {
-            error!(
-                "sigtimedwait failed: {}; retrying every {pause:?} at most",
-                crate::error::strerror(e)
-            );
+        if self.failures.is_power_of_two() {
+            let e = crate::error::strerror(e);
+            error!("sigtimedwait failed: {e}; retrying every {pause:?} at most");
         }
         std::thread::sleep(pause);
     }
 
     /// Reaps every zombie and tells the core what the drain found.
     fn drain(&mut self) {
-        let d = reap::drain(self.running.then_some(self.program), self.warn_on_reap);
-        self.running &= d.main.is_none();
+        let main = self.core.program_runs().then_some(self.program);
+        let d = reap::drain(main, self.core.cfg.warn_on_reap);
         self.step(Event::Drained(d.main, d.no_children));
     }
 
@@ -123,15 +104,16 @@ impl<'a> Supervisor<'a> {
     fn step(&mut self, ev: Event) {
         self.core.handle(ev, self.start.elapsed());
         let actions = self.core.take();
+        // Only while its status is not collected are the program's PID and group its own.
+        let main = self.core.program_runs().then_some(self.program);
         for a in actions.iter().flatten() {
             if let Action::Send(target, sig) = *a {
-                let main = self.running.then_some(self.program);
                 deliver::send(target, sig, self.own_pid, self.program, main);
             }
         }
         for a in actions.iter().flatten() {
-            if let Action::Log(line) = *a {
-                log_line(line);
+            if let Action::Log(level, text, arg) = *a {
+                log_line(level, text, arg);
             }
         }
         if actions.contains(&Some(Action::Drain)) {
@@ -141,7 +123,7 @@ impl<'a> Supervisor<'a> {
 }
 
 /// Logs what the core asked for, at the line's level.
-fn log_line(Line(level, text, arg): Line) {
+fn log_line(level: log::Level, text: &str, arg: Arg) {
     match arg {
         Arg::None => log!(level, "{text}"),
         Arg::Signal(s) => log!(level, "{text} '{}'", name(s)),
@@ -150,35 +132,16 @@ fn log_line(Line(level, text, arg): Line) {
             log!(level, "Main child exited normally (with status '{n}')");
         }
         Arg::Exit(Outcome::Signaled(s)) => {
-            log!(
-                level,
-                "Main child exited with signal (with signal '{}')",
-                name(s)
-            );
+            let s = name(s);
+            log!(level, "Main child exited with signal (with signal '{s}')");
         }
     }
 }
 
-/// The pause after each unexpected `sigtimedwait` failure in a row: 10 ms, doubling up to
-/// 1 s (the wake-up rate tini has all the time).
-#[derive(Debug, Default)]
-struct Backoff {
-    failures: u32,
-}
-
-impl Backoff {
-    const FIRST: Duration = Duration::from_millis(10);
-    const MAX: Duration = Duration::from_secs(1);
-
-    fn next(&mut self) -> Duration {
-        let pause = Self::FIRST.saturating_mul(1 << self.failures.min(10));
-        self.failures = self.failures.saturating_add(1);
-        pause.min(Self::MAX)
-    }
-
-    fn reset(&mut self) {
-        self.failures = 0;
-    }
+/// The pause after `failures` unexpected `sigtimedwait` failures in a row: 10 ms, doubling
+/// up to 1 s (the wake-up rate tini has all the time).
+fn backoff(failures: u32) -> Duration {
+    Duration::from_millis(10 << failures.min(7)).min(Duration::from_secs(1))
 }
 
 #[cfg(test)]
@@ -186,14 +149,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn failures_back_off_to_one_second_and_reset() {
-        let mut b = Backoff::default();
-        let pauses: Vec<u128> = (0..12).map(|_| b.next().as_millis()).collect();
+    fn failures_back_off_to_one_second() {
+        let pauses: Vec<u128> = (0..12).map(|f| backoff(f).as_millis()).collect();
         assert_eq!(
             pauses,
             [10, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000, 1000, 1000]
         );
-        b.reset();
-        assert_eq!(b.next(), Backoff::FIRST);
     }
 }
