@@ -500,6 +500,106 @@ fn every_configuration_in_every_world_keeps_every_property() {
     );
 }
 
+/// The README's table of what a SIGTERM and the program's exit do under each combination of
+/// options, checked against the core (as PID 1): each row's options are parsed as the
+/// command line, and each cell must be what the core does, in the table's words. Columns: a
+/// SIGTERM while the program runs; the program exits (3) while others remain; the same
+/// after a SIGTERM; a SIGTERM after the program exited without one.
+#[test]
+fn the_readmes_stopping_table_is_the_core() {
+    let readme = include_str!("../README.md");
+    let rows: Vec<Vec<&str>> = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("| options | SIGTERM"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| l.split('|').map(str::trim).skip(1).take(5).collect())
+        .collect();
+    assert!(rows.len() >= 10, "the README's stopping table has {rows:?}");
+    let mut wrong: Vec<String> = Vec::new();
+    for row in rows {
+        let opts = row.first().copied().unwrap_or_default().trim_matches('`');
+        let args: Vec<std::ffi::OsString> = opts
+            .split_whitespace()
+            .filter(|w| *w != "(none)")
+            .chain(["--", "x"])
+            .map(Into::into)
+            .collect();
+        let Ok(crate::cli::Action::Run(cfg)) = crate::cli::parse(&args, |_| None) else {
+            wrong.push(format!("bad options: {opts}"));
+            continue;
+        };
+        let exits = Event::Drained(Some(Outcome::Exited(CODE.into())), false);
+        let term = Event::Signal(TERM, super::Origin::Sent);
+        let mut got = vec![row.first().copied().unwrap_or_default().to_string()];
+        let mut core = Core::new(&cfg, true);
+        got.push(words(&mut core, &[term]));
+        let mut core = Core::new(&cfg, true);
+        got.push(words(&mut core, &[exits]));
+        let after = words(&mut core, &[term]);
+        got.push(words(&mut Core::new(&cfg, true), &[term, exits]));
+        got.push(after);
+        if row != got {
+            wrong.push(format!("| {} |", got.join(" | ")));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "rows of the README's stopping table that are not the core's:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// The core's actions on the last of `events` (the others come first, a second apart) and
+/// the state it is left in, in the words of the README's table.
+fn words(core: &mut Core, events: &[Event]) -> String {
+    if core.exit().is_some() {
+        return "—".into();
+    }
+    let mut out: Vec<String> = Vec::new();
+    let mut last = None;
+    for (i, ev) in events.iter().enumerate() {
+        core.take();
+        core.handle(*ev, Duration::from_secs(i as u64));
+    }
+    for a in core.take().iter().flatten() {
+        if matches!(a, Action::Log(_, text, _) if text.starts_with("Dropping")) {
+            out.push("dropped".into());
+        }
+        let Action::Send(t, sig) = *a else { continue };
+        let sig = crate::signals::name(sig)
+            .trim_start_matches("SIG")
+            .to_string();
+        match out.last_mut() {
+            Some(prev) if last == Some(t) => {
+                prev.insert_str(prev.find(" to ").unwrap_or(0), &format!("+{sig}"));
+            }
+            _ => out.push(format!(
+                "{sig} to {}",
+                match t {
+                    Target::Group => "group",
+                    Target::Program => "program",
+                    Target::Outside => "others",
+                    Target::Members => "group's rest",
+                    Target::Descendants => "descendants",
+                    Target::Everyone => "all",
+                }
+            )),
+        }
+        last = Some(t);
+    }
+    let st = core.st;
+    out.push(match (core.exit(), st.phase, st.held) {
+        (Some(c), ..) => format!("exit {c}"),
+        (_, Phase::Waiting, _) => "wait".into(),
+        (_, Phase::Grace(_), _) => "KILL at -t".into(),
+        (_, Phase::Running, Some(_)) => "held".into(),
+        _ => String::new(),
+    });
+    out.retain(|w| !w.is_empty());
+    out.join(", ")
+}
+
 /// As a VM's init, SIGPWR and the kernel's SIGINT (Ctrl-Alt-Del) are SIGTERM; a SIGINT sent
 /// by a process stays one, and in a container SIGPWR is forwarded as itself.
 #[test]
