@@ -13,6 +13,7 @@
 # Installs what it needs with apt-get when missing. Everything runs under one temporary
 # directory, removed at the end; every container and client is stopped by its ID or PID.
 set -euo pipefail
+. "$(dirname "$0")/needs.sh"
 
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -55,19 +56,7 @@ declare -A NEED=(
   [uwsgi-plugin-python3]=/usr/share/doc/uwsgi-plugin-python3
   [gunicorn]=/usr/bin/gunicorn
 )
-missing=()
-for pkg in "${!NEED[@]}"; do
-  if ! dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null | grep -q '^ii' ||
-    ! [ -e "${NEED[$pkg]}" ]; then
-    missing+=("$pkg")
-  fi
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+install_missing
 PGBIN=$(find /usr/lib/postgresql -path '*/bin/postgres' | sort -V | tail -n1)
 PGBIN=${PGBIN%/postgres}
 [ -x "$PGBIN/initdb" ] || die "no PostgreSQL server under /usr/lib/postgresql"

@@ -14,6 +14,7 @@
 # removed at the end, with the engines' own leftovers on the host.
 # shellcheck disable=SC2016 # the containers' programs are single-quoted on purpose
 set -euo pipefail
+. "$(dirname "$0")/needs.sh"
 
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -66,21 +67,7 @@ declare -A NEED=(
   [python3-yaml]=/usr/lib/python3/dist-packages/yaml
   [skopeo]=/usr/bin/skopeo
 )
-missing=()
-for pkg in "${!NEED[@]}"; do
-  if ! dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null | grep -q '^ii' ||
-    ! [ -e "${NEED[$pkg]}" ]; then
-    missing+=("$pkg")
-  fi
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-else
-  echo "all present: ${!NEED[*]}"
-fi
+install_missing
 # The Docker client from docker.io matches its daemon; another `docker` on PATH may not.
 DOCKER_BIN=/usr/bin/docker
 [ -x "$DOCKER_BIN" ] || DOCKER_BIN=$(command -v docker) || die "no docker client"
