@@ -3,6 +3,7 @@
 //! when tini-rs is not PID 1).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// One process as /proc showed it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,8 +43,17 @@ pub fn read(pid: i32) -> Option<Proc> {
     parse_stat(&stat)
 }
 
-/// Every process in /proc.
+/// Every process in /proc; none when /proc is another PID namespace's.
 pub fn scan() -> Vec<Proc> {
+    if !own_namespace() {
+        if !FOREIGN_NOTED.swap(true, Ordering::Relaxed) {
+            log::warn!(
+                "/proc belongs to another PID namespace (mounted without --mount-proc?); \
+                 no process is signalled by /proc scan"
+            );
+        }
+        return Vec::new();
+    }
     let dir = match std::fs::read_dir("/proc") {
         Ok(dir) => dir,
         Err(e) => {
@@ -55,6 +65,16 @@ pub fn scan() -> Vec<Proc> {
         .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()))
         .filter_map(read)
         .collect()
+}
+
+static FOREIGN_NOTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether /proc shows this process's PID namespace: `/proc/self` names the reader by its PID
+/// in the namespace of the /proc mount. In another namespace's /proc (`unshare --pid --fork`
+/// without `--mount-proc`), the PIDs are other processes', which must never be signalled.
+fn own_namespace() -> bool {
+    let own = std::process::id().to_string();
+    std::fs::read_link("/proc/self").is_ok_and(|p| p.as_os_str() == own.as_str())
 }
 
 /// The processes of `table` that descend from `root` (`root` excluded), each once,

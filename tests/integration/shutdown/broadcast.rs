@@ -156,3 +156,25 @@ fn broadcast_misses_nothing_the_program_forks_meanwhile() {
     let out = p.finish();
     assert_eq!(out.code(), 0, "{out}");
 }
+
+/// A /proc of another PID namespace (`unshare --pid --fork` without `--mount-proc`) is never
+/// scanned, since its PIDs name other processes: with `-a` a signal reaches the program's
+/// group, and a warning says why nothing else is signalled (the scan took the outer
+/// namespace's processes for descendants). The outer namespace is the test's own, with its
+/// own /proc, so that even a broken build can only hit processes of the test.
+#[test]
+fn a_proc_of_another_namespace_is_never_scanned() {
+    let program = "trap 'echo got; exit 0' USR1; kill -USR1 1; while :; do sleep 0.05; done";
+    let script = format!(
+        "unshare --pid --fork -- {} -a -- sh -c \"{program}\"; echo tini-exit $?",
+        bin()
+    );
+    let out = run(in_mode(Mode::Pid1, &["sh", "-c", &script]));
+    assert_eq!(out.code(), 0, "{out}");
+    assert!(out.stdout.ends_with("got\ntini-exit 0\n"), "{out}");
+    assert!(
+        out.stderr
+            .contains("/proc belongs to another PID namespace"),
+        "{out}"
+    );
+}
