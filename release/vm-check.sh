@@ -164,6 +164,24 @@ PY
   judge stop "$VM_PID" 143 "$t0" || true
 }
 
+# A usage error (a bad TINI_* word on the kernel command line) ends the machine too, with
+# status 1 and the error on the console: exiting would be the kernel's panic. amd64 only.
+check_usage() {
+  local t0 rc=0
+  [ "$arch" = amd64 ] || return 0
+  t0=$(date +%s%N)
+  KERNEL_EXTRA="TINI_GRACE_PERIOD=5x " start_vm usage
+  wait "$VM_PID" || rc=$?
+  console usage | grep -E 'tini-rs|Kernel panic|Attempted to kill' | sed 's/^/    /'
+  if [ "$rc" -eq 0 ] && ! console usage | grep -q 'Kernel panic' &&
+    console usage | grep -q "invalid grace period '5x'" &&
+    console usage | grep -qx 'tini-rs: exit status 1'; then
+    result PASS "$arch usage: the error line, 'tini-rs: exit status 1', power-off ($(((($(date +%s%N) - t0) / 1000000000))) s)"
+  else
+    result FAIL "$arch usage: qemu ended with $rc, or a panic, or no error line and status 1"
+  fi
+}
+
 for arch in "${ARCHS[@]}"; do
   step "$arch: tini-rs as the machine's init"
   bin=$DIST/tini-rs-$arch
@@ -185,7 +203,7 @@ for arch in "${ARCHS[@]}"; do
   python3 release/initramfs.py "$work/initramfs.cpio" "${entries[@]}"
   echo "kernel $(basename "$(dirname "$(dirname "$kernel")")"), ${#entries[@]} initramfs entries"
 
-  for check in ${VM_CHECKS:-checks microvm disk stop}; do
+  for check in ${VM_CHECKS:-checks microvm disk stop usage}; do
     "check_$check"
   done
 done

@@ -31,24 +31,36 @@ fn real_main() -> u8 {
     } else {
         (cli::USAGE, cli::parse(&args, |k| std::env::var_os(k)))
     };
-    let action = match parsed {
-        Ok(a) => a,
+    let code = match parsed {
+        Ok(Action::Run(cfg)) => return run(&cfg),
         Err(cli::UsageError(msg)) => {
             let name = if catatonit { "catatonit" } else { "tini-rs" };
             print_err(&format!("{name}: {msg}\n{usage}\n"));
-            return 1;
+            1
         }
-    };
-    match action {
-        Action::Version => print_out(&version_line()),
-        Action::Help if catatonit => {
+        Ok(Action::Version) => print_out(&version_line()),
+        Ok(Action::Help) if catatonit => {
             print_err(&format!("{usage}\n\n{}", catatonit::HELP));
             0
         }
-        Action::Help => print_out(&format!("{usage}\n\n{}", tini_rs::options::help())),
-        Action::License => print_out(LICENSE),
-        Action::Run(cfg) => run(&cfg),
+        Ok(Action::Help) => print_out(&format!("{usage}\n\n{}", tini_rs::options::help())),
+        Ok(Action::License) => print_out(LICENSE),
+    };
+    end_early(code, &args)
+}
+
+/// As a VM's init, even a usage error, `-h` or `--version` ends the machine with its code
+/// (`tini-rs: exit status N`, then power-off or `TINI_MACHINE_END`): exiting would be the
+/// kernel's panic. Anywhere else, the code is returned.
+fn end_early(code: u8, args: &[OsString]) -> u8 {
+    let var = |k| std::env::var_os(k).and_then(|v| v.into_string().ok());
+    let no_machine = var("TINI_NO_MACHINE").is_some() || args.iter().any(|a| a == "--no-machine");
+    if std::process::id() != 1 || !tini_rs::machine::detect(no_machine, 1) {
+        return code;
     }
+    tini_rs::logging::init(tini_rs::config::DEFAULT_VERBOSITY, 1);
+    let how = var("TINI_MACHINE_END").and_then(|v| tini_rs::config::MachineEnd::parse(&v).ok());
+    tini_rs::machine::end(code, how.unwrap_or_default())
 }
 
 /// Runs the init; its errors before the program started are logged, exit code 1.
