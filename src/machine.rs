@@ -211,14 +211,15 @@ fn stop_everything(blocked: &sys::SignalSet) {
     if reap::drain(None, false).no_children {
         return;
     }
-    info!("Sending SIGTERM to the remaining processes");
+    // Every signal before its line: a line can wait on a stalled console.
     let _ = sys::kill(-1, libc::SIGTERM);
     let _ = sys::kill(-1, libc::SIGCONT);
+    info!("Sent SIGTERM and SIGCONT to the remaining processes");
     if reap_until(blocked, Instant::now() + END_TERM) {
         return;
     }
-    warn!("Sending SIGKILL to the remaining processes");
     let _ = sys::kill(-1, libc::SIGKILL);
+    warn!("Sent SIGKILL to the remaining processes");
     if !reap_until(blocked, Instant::now() + END_KILL) {
         warn!("Processes remain after SIGKILL; ending the machine anyway");
     }

@@ -16,7 +16,8 @@ use log::Level::{self, Debug, Info, Trace, Warn};
 const OWN_PIPE: &str = "Ignoring SIGPIPE raised by tini-rs's own write";
 const MACHINE_STOP: &str = "The machine's stop request, taken as SIGTERM:";
 const SECOND_TERM: &str = "Second SIGTERM: ending the stop delay";
-const DELAY_OVER: &str = "Stop delay over: passing SIGTERM on";
+const DELAY_OVER: &str = "Stop delay over: passing on the held";
+const OWED: &str = "Passing the stop request on to the processes it missed:";
 const WAITING: &str = "Waiting for the remaining processes to exit by themselves";
 const GRACE: &str = "Sending SIGTERM and SIGCONT to the remaining processes, grace period";
 const GRACE_OVER: &str = "Grace period over: sending SIGKILL to the remaining processes";
@@ -220,8 +221,10 @@ impl<'a> Core<'a> {
             }
             return;
         }
+        // A rule of the signal's own (`-r PWR:drop`) beats its being a stop request.
         let kernel_int = signo == SIGINT && origin == Origin::Kernel;
-        if self.cfg.machine && (signo == libc::SIGPWR || kernel_int) {
+        let own_rule = self.cfg.rewrite.apply(signo) != Some(signo);
+        if self.cfg.machine && (signo == libc::SIGPWR || kernel_int) && !own_rule {
             self.log(Info, MACHINE_STOP, Arg::Signal(signo));
             signo = SIGTERM;
         }
@@ -235,7 +238,7 @@ impl<'a> Core<'a> {
             // Pause mode, before a stop request.
             if stop {
                 self.log(Info, "Pause mode: stopping on", Arg::Signal(signo));
-                self.st.code = Some(0);
+                (self.st.code, self.st.stop) = (Some(0), Some(sig));
                 self.push(Action::Drain);
             } else if self.cfg.delivery == Delivery::All {
                 self.send(Target::Descendants, sig);
@@ -295,10 +298,11 @@ impl<'a> Core<'a> {
         } else if self.cfg.grace_period.is_some() && (sig.is_some() || !wait) {
             return self.start_grace(now);
         }
+        // Pause mode's stop request went to nobody yet.
+        let missed_all = self.cfg.pause || self.cfg.delivery == Delivery::Child;
         let owed = match (held.is_some(), wait, self.cfg.delivery) {
-            (true, true, _) | (true, _, Delivery::All) | (false, true, Delivery::Child) => {
-                Some(Target::Descendants)
-            }
+            (true, true, _) | (true, _, Delivery::All) => Some(Target::Descendants),
+            (false, true, _) if missed_all => Some(Target::Descendants),
             (true, false, Delivery::Group) => Some(Target::Members),
             (false, true, Delivery::Group) => Some(Target::Outside),
             _ => None,
@@ -308,6 +312,7 @@ impl<'a> Core<'a> {
             if wait {
                 self.send(target, SIGCONT);
             }
+            self.log(Debug, OWED, Arg::Signal(sig));
         }
         self.st.phase = if wait { Phase::Waiting } else { Phase::Done };
         if wait {
@@ -333,7 +338,7 @@ impl<'a> Core<'a> {
                 if let Some((sig, _)) = self.st.held.filter(|(_, at)| *at <= now) {
                     self.st.held = None;
                     self.forward(sig, true);
-                    self.log(Info, DELAY_OVER, Arg::None);
+                    self.log(Info, DELAY_OVER, Arg::Signal(sig));
                 }
             }
             Phase::Grace(at) if at <= now => {

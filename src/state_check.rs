@@ -218,6 +218,14 @@ impl Check<'_> {
         let merged = signo == TERM && w.core.held.is_some();
         if stop && self.cfg.pause && w.core.code.is_none() {
             w.stops += 1;
+            // Waiting for descendants, the stop request is theirs (it went to nobody before).
+            if let Some(o) = w
+                .other
+                .as_mut()
+                .filter(|o| o.alive() && self.cfg.wait_descendants)
+            {
+                o.owed += u8::from(w.stops == 1);
+            }
         } else if stop && !merged {
             let running = !self.cfg.pause && w.prog.life != Life::Reaped;
             let (now_prog, now_other) = match (running, self.cfg.delivery) {
@@ -624,4 +632,14 @@ fn the_machines_stop_requests_are_sigterm() {
         to_group(libc::SIGPWR)
     );
     assert_eq!(sent(&Config::default(), INT, Kernel), to_group(INT));
+    // A rule of the signal's own beats its being the machine's stop request.
+    let mut ruled = machine.clone();
+    ruled.rewrite.set(libc::SIGPWR, 0);
+    ruled.rewrite.set(INT, QUIT);
+    assert_eq!(sent(&ruled, libc::SIGPWR, Sent), None);
+    assert_eq!(sent(&ruled, INT, Kernel), to_group(QUIT));
+    // The rule on SIGTERM applies to the stop request (`-r TERM:INT` as for PostgreSQL).
+    let mut term_rule = machine.clone();
+    term_rule.rewrite.set(TERM, INT);
+    assert_eq!(sent(&term_rule, libc::SIGPWR, Sent), to_group(INT));
 }

@@ -186,3 +186,34 @@ fn pause_with_grace_lets_a_late_daemon_finish_as_pid1() {
     assert_eq!(out.code(), 0, "{out}");
     assert_eq!(read_text(&data), complete_data(), "{out}");
 }
+
+/// Pause mode waiting for descendants, as PID 1 (a shared-PID pod's infra container): the
+/// SIGTERM that ends the pause reaches the processes that joined the namespace (with a
+/// grace period, it starts it), and tini-rs exits 0 once they are gone. It used to reach
+/// nobody: tini-rs waited until the orchestrator's SIGKILL.
+#[test]
+fn pause_waiting_for_descendants_passes_its_stop_request_on() {
+    for opts in [
+        &["--wait-descendants"][..],
+        &["--wait-descendants", "-t", "30s"],
+    ] {
+        let dir = ScratchDir::new("pause-wait");
+        let (up, term) = (dir.file("up"), dir.file("term"));
+        let p = Proc::spawn(tini(Mode::Pid1, &[opts, &["--pause"]].concat()));
+        let t = p.tini(Mode::Pid1);
+        wait_sigtimedwait(t);
+        let daemon = format!(
+            "trap 'echo term > {term}; exit 0' TERM; echo up > {up}; while :; do sleep 0.05; done"
+        );
+        let argv = ["setsid", "-f", "sh", "-c", &daemon].map(String::from);
+        let made = nsenter(t, &argv);
+        assert_eq!(made.code(), 0, "{made}");
+        poll_until("the daemon is up", || {
+            std::fs::metadata(&up).is_ok().then_some(())
+        });
+        kill(t, libc::SIGTERM);
+        let out = p.finish();
+        assert_eq!(out.code(), 0, "{opts:?}\n{out}");
+        assert_eq!(read_text(&term), "term\n", "{opts:?}\n{out}");
+    }
+}
