@@ -110,7 +110,7 @@ check_microvm() {
 
 # 2. An ext4 disk made here, written in the VM without sync, clean after the power-off.
 check_disk() {
-  local t0 fsck written
+  local t0 fsck written features
   rm -rf "$work/tree" "$work/disk.img"
   mkdir -p "$work/tree/data"
   echo "made on the host" >"$work/tree/data/hello.txt"
@@ -123,12 +123,16 @@ check_disk() {
   e2fsck -fn "$work/disk.img" >"$work/fsck.log" 2>&1 || fsck=$?
   written=$(debugfs -R 'cat /written.txt' "$work/disk.img" 2>/dev/null || true)
   sed 's/^/    e2fsck: /' "$work/fsck.log"
+  # e2fsck -fn passes a filesystem left mounted (it skips the journal): the features tell.
+  features=$(dumpe2fs -h "$work/disk.img" 2>/dev/null | grep -i '^Filesystem features:' || true)
   if [ "$fsck" -ne 0 ]; then
     result FAIL "$arch disk: e2fsck -fn exit $fsck"
+  elif [ -z "$features" ] || [[ "$features" == *needs_recovery* ]]; then
+    result FAIL "$arch disk: not cleanly unmounted ($features)"
   elif [ "$written" != "written in the VM by the program" ]; then
     result FAIL "$arch disk: /written.txt reads '$written'"
   else
-    result PASS "$arch disk: e2fsck -fn clean, /written.txt intact"
+    result PASS "$arch disk: e2fsck -fn clean, no needs_recovery, /written.txt intact"
   fi
 }
 

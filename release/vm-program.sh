@@ -6,7 +6,8 @@
 #   checks: PID 1, the mounts tini-rs made, lo, stdio on the console, PATH, the hostname,
 #           SIGPWR to PID 1 reaching the program as SIGTERM; exits 7.
 #   disk:   mounts the ext4 disk /dev/vda, writes a file without sync, leaves a process
-#           holding a file open on it, exits 0 (tini-rs must stop it and unmount cleanly).
+#           holding a file open on it, hides it under a tmpfs, exits 0 (tini-rs must stop
+#           the process and unmount both cleanly).
 #   stop:   waits for the host's Ctrl-Alt-Del (QEMU's sendkey); exits 143 on SIGTERM.
 # Polls have deadlines long enough for an emulated CPU; none is a fixed wait.
 
@@ -75,14 +76,16 @@ checks)
 disk)
   load_modules
   poll test -b /dev/vda || fail "no /dev/vda"
-  mkdir -p /mnt
-  mount -t ext4 /dev/vda /mnt || fail "mount /dev/vda"
-  [ "$(cat /mnt/data/hello.txt)" = "made on the host" ] || fail "the host's file is not there"
-  echo "written in the VM by the program" >/mnt/written.txt
+  mkdir -p /srv/disk
+  mount -t ext4 /dev/vda /srv/disk || fail "mount /dev/vda"
+  [ "$(cat /srv/disk/data/hello.txt)" = "made on the host" ] || fail "the host's file is not there"
+  echo "written in the VM by the program" >/srv/disk/written.txt
   # A process left behind with a file open for writing on the disk: tini-rs must stop it
   # before the unmount.
-  sleep 600 >>/mnt/busy.log &
-  pass "ext4 disk mounted, the host's file read, /written.txt written (no sync), sleep $! left on it"
+  sleep 600 >>/srv/disk/busy.log &
+  # A tmpfs over the disk's parent hides the disk: a first pass cannot unmount it.
+  mount -t tmpfs tmpfs /srv || fail "mount a tmpfs over /srv"
+  pass "ext4 disk mounted, the host's file read, /written.txt written (no sync), sleep $! left on it, hidden under a tmpfs"
   echo "CHECK DONE: exiting 0"
   exit 0
   ;;

@@ -34,6 +34,7 @@ const END_TERM: Duration = Duration::from_secs(5);
 const END_KILL: Duration = Duration::from_secs(2);
 
 const PID_NS: &str = "/proc/self/ns/pid";
+const MOUNTINFO: &str = "/proc/self/mountinfo";
 
 /// Whether tini-rs, as `own_pid`, is the machine's init. /proc is mounted to look when it
 /// is not; if the answer is no, it is unmounted again. If yes, /dev and stdio on the
@@ -45,19 +46,20 @@ pub fn detect(no_machine: bool, own_pid: i32) -> bool {
     if no_machine {
         return false;
     }
-    let found = if let Ok(ino) = sys::inode(PID_NS) {
-        ino == PROC_PID_INIT_INO
-    } else {
-        let (target, fstype, flags, data) = proc_mount();
-        if sys::mount(fstype, target, fstype, flags, data).is_err() {
-            return false;
-        }
-        let found = sys::inode(PID_NS) == Ok(PROC_PID_INIT_INO);
-        if !found {
-            let _ = sys::unmount("/proc");
-        }
-        found
+    let proc_was_there = sys::inode("/proc/self").is_ok();
+    let (target, fstype, flags, data) = proc_mount();
+    if !proc_was_there && sys::mount(fstype, target, fstype, flags, data).is_err() {
+        return false;
+    }
+    let found = match sys::inode(PID_NS) {
+        Ok(ino) => ino == PROC_PID_INIT_INO,
+        // A kernel without PID namespaces: no container can exist, PID 1 is the machine's.
+        Err(Errno::ENOENT) => true,
+        Err(_) => false,
     };
+    if !found && !proc_was_there {
+        let _ = sys::unmount("/proc");
+    }
     if found {
         early();
     }
@@ -117,17 +119,20 @@ pub fn set_up(hostname: Option<&std::ffi::OsStr>) {
         }
         if let Err(e) = sys::mkdir(target, 0o755) {
             if e != Errno::EEXIST {
-                done.push(format!("{target}: mkdir: {}", strerror(e)));
+                done.push(Err(format!("{target}: mkdir: {}", strerror(e))));
                 continue;
             }
         }
-        match sys::mount(fstype, target, fstype, flags, data) {
-            Ok(()) => done.push(format!("{target} ({fstype})")),
-            Err(e) => done.push(format!("{target}: mount {fstype}: {}", strerror(e))),
-        }
+        done.push(match sys::mount(fstype, target, fstype, flags, data) {
+            Ok(()) => Ok(format!("{target} ({fstype})")),
+            Err(e) => Err(format!("{target}: mount {fstype}: {}", strerror(e))),
+        });
     }
     for line in done {
-        info!("Mounted {line}");
+        match line {
+            Ok(line) => info!("Mounted {line}"),
+            Err(line) => warn!("Not mounted: {line}"),
+        }
     }
     if std::fs::symlink_metadata("/dev/ptmx").is_err() {
         if let Err(e) = sys::symlink("pts/ptmx", "/dev/ptmx") {
@@ -186,7 +191,8 @@ pub fn end(code: u8, how: MachineEnd) -> ! {
     stop_everything(&blocked);
     sys::sync();
     unmount_all();
-    let line = format!("tini-rs: exit status {code}\n");
+    // On a line of its own even after output without a newline.
+    let line = format!("\ntini-rs: exit status {code}\n");
     if let Err(e) = sys::write_all(console, line.as_bytes()) {
         error!("writing to the console failed: {}", strerror(e));
     }
@@ -239,23 +245,64 @@ fn reap_until(blocked: &sys::SignalSet, deadline: Instant) -> bool {
     }
 }
 
-/// Every mount, deepest first: unmounted where possible, else remounted read-only.
+/// Every mount, deepest first: unmounted where possible, else remounted read-only. Swap
+/// goes off first (a swap file holds its filesystem busy), and passes repeat while one
+/// unmounts anything: a mount can hide or hold another (a tmpfs over the disk's parent, an
+/// image on the disk loop-mounted elsewhere). /proc, which lists them, goes last; a program
+/// that unmounted it gets it back first.
 fn unmount_all() {
-    let (mut unmounted, mut read_only, mut left) = (0, 0, 0);
+    if sys::inode(MOUNTINFO).is_err() {
+        let (target, fstype, flags, data) = proc_mount();
+        if let Err(e) = sys::mount(fstype, target, fstype, flags, data) {
+            warn!(
+                "/proc cannot be mounted to find the mounts: {}",
+                strerror(e)
+            );
+        }
+    }
+    swap_off();
+    let mut unmounted = 0;
+    loop {
+        let before = unmounted;
+        for target in unmount_order(mount_points()) {
+            if target != "/" && target != "/proc" && sys::unmount(&target).is_ok() {
+                unmounted += 1;
+            }
+        }
+        if unmounted == before {
+            break;
+        }
+    }
+    let (mut read_only, mut left) = (0, 0);
     for target in unmount_order(mount_points()) {
-        if target != "/" && sys::unmount(&target).is_ok() {
-            unmounted += 1;
+        if target == "/proc" {
             continue;
         }
         match sys::remount_read_only(&target) {
             Ok(()) => read_only += 1,
             Err(e) => {
-                debug!("{target} stays read-write: {}", strerror(e));
+                warn!("{target} stays read-write: {}", strerror(e));
                 left += 1;
             }
         }
     }
+    unmounted += usize::from(sys::unmount("/proc").is_ok());
     info!("Mounts: {unmounted} unmounted, {read_only} read-only, {left} left as they were");
+}
+
+/// Every swap area of /proc/swaps off (its first column; the first line is the heading).
+fn swap_off() {
+    let swaps = std::fs::read_to_string("/proc/swaps").unwrap_or_default();
+    for area in swaps
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+    {
+        let area = unescape(area);
+        if let Err(e) = sys::swapoff(&area) {
+            warn!("swapoff {area}: {}", strerror(e));
+        }
+    }
 }
 
 /// The order to take mounts down: deepest path first; at equal depth, the later mount
@@ -272,7 +319,7 @@ fn unmount_order(points: Vec<String>) -> Vec<String> {
 
 /// The mount points of /proc/self/mountinfo, in mount order (empty when it cannot be read).
 fn mount_points() -> Vec<String> {
-    std::fs::read_to_string("/proc/self/mountinfo")
+    std::fs::read_to_string(MOUNTINFO)
         .map(|text| parse_mountinfo(&text))
         .unwrap_or_default()
 }

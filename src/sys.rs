@@ -431,6 +431,14 @@ pub fn unmount(target: &str) -> Result<(), Errno> {
     nix::mount::umount2(target, nix::mount::MntFlags::empty())
 }
 
+/// `swapoff(path)`: the swap area's pages back into memory, the area released.
+pub fn swapoff(path: &str) -> Result<(), Errno> {
+    let path = std::ffi::CString::new(path).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: `path` is a NUL-terminated string that lives until the call returns.
+    let r = unsafe { libc::swapoff(path.as_ptr()) };
+    Errno::result(r).map(drop)
+}
+
 /// `sync()`: every filesystem's dirty data to its device.
 pub fn sync() {
     nix::unistd::sync();
