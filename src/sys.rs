@@ -398,8 +398,10 @@ pub fn pipe_pending(fd: std::os::fd::BorrowedFd<'_>) -> Result<usize, Errno> {
 // The calls of a VM's init (`machine`).
 
 /// The inode number of `path` (`stat`), e.g. of `/proc/self/ns/pid`.
+// st_ino is 32 bits on some 32-bit targets (armhf, i386) and 64 elsewhere.
+#[allow(clippy::useless_conversion)]
 pub fn inode(path: &str) -> Result<u64, Errno> {
-    nix::sys::stat::stat(path).map(|st| st.st_ino)
+    nix::sys::stat::stat(path).map(|st| u64::from(st.st_ino))
 }
 
 /// `mount(source, target, fstype, flags, data)`.
