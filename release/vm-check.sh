@@ -15,7 +15,7 @@
 #           exits 143 and the machine powers off with "tini-rs: exit status 143".
 #
 # Usage: release/vm-check.sh [--dist DIR] [ARCH...]   (default: dist/, amd64 and arm64)
-# VM_CHECKS="checks microvm disk stop" (the default) chooses the boots; microvm: the first
+# VM_CHECKS="checks microvm disk stop usage stubborn" (the default) chooses the boots; microvm: the first
 # check again on QEMU's `microvm` machine (amd64 only).
 set -euo pipefail
 
@@ -136,18 +136,19 @@ check_disk() {
   fi
 }
 
-# 3. Ctrl-Alt-Del from the monitor once the program waits for it.
-check_stop() {
-  local t0 n=0
-  rm -f "$work/monitor.sock"
-  t0=$(date +%s%N)
-  start_vm stop -device virtio-keyboard-pci -monitor "unix:$work/monitor.sock,server=on,wait=off"
-  until console stop | grep -q 'CHECK READY' || ! kill -0 "$VM_PID" 2>/dev/null; do
+# Waits until the console of CHECK shows the line matching PATTERN (or QEMU ended).
+await_console() { # CHECK PATTERN
+  local n=0
+  until console "$1" | grep -q "$2" || ! kill -0 "$VM_PID" 2>/dev/null; do
     n=$((n + 1))
     [ $n -lt $((BOOT_TIMEOUT * 10)) ] || break
     sleep 0.1
   done
-  # The command after the monitor's first prompt; the connection stays until the next one.
+}
+
+# Ctrl-Alt-Del through QEMU's monitor: the command after its first prompt; the connection
+# stays until the next one.
+ctrl_alt_del() {
   python3 - "$work/monitor.sock" <<'PY' || echo "    (the monitor did not take the command)"
 import socket, sys
 s = socket.socket(socket.AF_UNIX)
@@ -165,7 +166,40 @@ s.sendall(b"sendkey ctrl-alt-delete\n")
 until_prompt()
 s.close()
 PY
+}
+
+# 3. Ctrl-Alt-Del from the monitor once the program waits for it.
+check_stop() {
+  local t0
+  rm -f "$work/monitor.sock"
+  t0=$(date +%s%N)
+  start_vm stop -device virtio-keyboard-pci -monitor "unix:$work/monitor.sock,server=on,wait=off"
+  await_console stop 'CHECK READY'
+  ctrl_alt_del
   judge stop "$VM_PID" 143 "$t0" || true
+}
+
+# 5. A program that ignores SIGTERM: the second Ctrl-Alt-Del sends SIGKILL (nothing else
+# would end it in a VM), and the machine ends with 137.
+check_stubborn() {
+  local t0 rc=0
+  [ "$arch" = amd64 ] || return 0
+  rm -f "$work/monitor.sock"
+  t0=$(date +%s%N)
+  start_vm stubborn -device virtio-keyboard-pci -monitor "unix:$work/monitor.sock,server=on,wait=off"
+  await_console stubborn 'CHECK READY'
+  ctrl_alt_del
+  await_console stubborn 'CHECK IGNORED'
+  ctrl_alt_del
+  wait "$VM_PID" || rc=$?
+  console stubborn | grep -E 'CHECK|stop request|tini-rs: exit status|Kernel panic' | sed 's/^/    /'
+  if [ "$rc" -eq 0 ] && ! console stubborn | grep -q 'Kernel panic' &&
+    console stubborn | grep -q 'CHECK IGNORED' &&
+    console stubborn | grep -qx 'tini-rs: exit status 137'; then
+    result PASS "$arch stubborn: SIGTERM ignored, the second Ctrl-Alt-Del killed it, 'tini-rs: exit status 137' ($(((($(date +%s%N) - t0) / 1000000000))) s)"
+  else
+    result FAIL "$arch stubborn: qemu ended with $rc, or a panic, or no 'tini-rs: exit status 137'"
+  fi
 }
 
 # A usage error (a bad TINI_* word on the kernel command line) ends the machine too, with
@@ -207,7 +241,7 @@ for arch in "${ARCHS[@]}"; do
   python3 release/initramfs.py "$work/initramfs.cpio" "${entries[@]}"
   echo "kernel $(basename "$(dirname "$(dirname "$kernel")")"), ${#entries[@]} initramfs entries"
 
-  for check in ${VM_CHECKS:-checks microvm disk stop usage}; do
+  for check in ${VM_CHECKS:-checks microvm disk stop usage stubborn}; do
     "check_$check"
   done
 done

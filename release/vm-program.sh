@@ -9,6 +9,7 @@
 #           holding a file open on it, hides it under a tmpfs, exits 0 (tini-rs must stop
 #           the process and unmount both cleanly).
 #   stop:   waits for the host's Ctrl-Alt-Del (QEMU's sendkey); exits 143 on SIGTERM.
+#   stubborn: ignores SIGTERM until the second Ctrl-Alt-Del's SIGKILL.
 # Polls have deadlines long enough for an emulated CPU; none is a fixed wait.
 
 # Only there: on any other machine its busybox links would change the host.
@@ -102,6 +103,15 @@ stop)
   pass "the stop request reached the program as SIGTERM"
   echo "CHECK DONE: exiting 143"
   exit 143
+  ;;
+stubborn)
+  load_modules
+  trap 'echo "CHECK IGNORED: SIGTERM"' TERM
+  echo "CHECK READY: ignoring SIGTERM until killed"
+  while :; do
+    sleep 600 &
+    wait $!
+  done
   ;;
 *) fail "unknown check '$1'" ;;
 esac

@@ -17,41 +17,43 @@ use crate::signals;
 use crate::state::Target;
 use crate::sys::{self, Pidfd};
 
-/// Carries out the core's `Send(target, sig)` for init `own_pid`. `program` is the program's
-/// PID (0 in pause mode), `main` the same while its status is not collected: only then are
-/// its PID and group signalled (a reaped PID can be reused). The group's members are still
-/// told apart by its ID afterwards: an ID some process still uses is never reused.
-pub fn send(target: Target, sig: i32, own_pid: i32, program: i32, main: Option<i32>) {
+/// Carries out the core's `Send(target, sig)` for each of `sigs`, in order, for init
+/// `own_pid` (one /proc scan for them all). `program` is the program's PID (0 in pause
+/// mode), `main` the same while its status is not collected: only then are its PID and
+/// group signalled (a reaped PID can be reused). The group's members are still told apart by
+/// its ID afterwards: an ID some process still uses is never reused.
+pub fn send(target: Target, sigs: &[i32], own_pid: i32, program: i32, main: Option<i32>) {
+    let each = |to: i32| sigs.iter().for_each(|s| kill(to, *s));
     match (target, main) {
         (Target::Group, Some(pid)) => {
-            kill(-pid, sig);
+            each(-pid);
             // A program that left its group (tini -g loses the signal then).
             if sys::getpgid(pid).is_ok_and(|g| g != pid) {
-                kill(pid, sig);
+                each(pid);
             }
         }
-        (Target::Program, Some(pid)) => kill(pid, sig),
+        (Target::Program, Some(pid)) => each(pid),
         (Target::Outside, _) => {
-            to_descendants(own_pid, sig, |p| p.pgrp != program && Some(p.pid) != main);
+            to_descendants(own_pid, sigs, |p| p.pgrp != program && Some(p.pid) != main);
         }
-        (Target::Members, _) => to_descendants(own_pid, sig, |p| p.pgrp == program),
-        (Target::Descendants, _) => to_descendants(own_pid, sig, |_| true),
-        (Target::Everyone, _) if own_pid == 1 => kill(-1, sig),
+        (Target::Members, _) => to_descendants(own_pid, sigs, |p| p.pgrp == program),
+        (Target::Descendants, _) => to_descendants(own_pid, sigs, |_| true),
+        (Target::Everyone, _) if own_pid == 1 => each(-1),
         (Target::Everyone | Target::Group | Target::Program, _) => {
-            trace!("Nobody to receive {} as {target:?}", signals::name(sig));
+            trace!("Nobody to receive {sigs:?} as {target:?}");
         }
     }
 }
 
-/// Sends `sig` to every descendant of `root` that /proc shows now and `pick` accepts. One
+/// Sends `sigs` to every descendant of `root` that /proc shows now and `pick` accepts. One
 /// process at a time: pinned by a pidfd, checked, signalled, released, so that no number of
 /// processes can run tini-rs out of descriptors.
-fn to_descendants(root: i32, sig: i32, pick: impl Fn(&Proc) -> bool) {
+fn to_descendants(root: i32, sigs: &[i32], pick: impl Fn(&Proc) -> bool) {
     let table = procs::scan();
     let found = procs::descendants(&table, root);
     trace!("Found {} descendants to signal", found.len());
     for p in found.iter().filter(|p| pick(p)) {
-        to_pinned(p, &[sig]);
+        to_pinned(p, sigs);
     }
 }
 

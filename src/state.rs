@@ -15,6 +15,7 @@ use log::Level::{self, Debug, Info, Trace, Warn};
 
 const OWN_PIPE: &str = "Ignoring SIGPIPE raised by tini-rs's own write";
 const MACHINE_STOP: &str = "The machine's stop request, taken as SIGTERM:";
+const MACHINE_AGAIN: &str = "The machine's second stop request: SIGKILL, on";
 const SECOND_TERM: &str = "Second SIGTERM: ending the stop delay";
 const DELAY_OVER: &str = "Stop delay over: passing on the held";
 const OWED: &str = "Passing the stop request on to the processes it missed:";
@@ -116,6 +117,8 @@ pub struct State {
     stop: Option<i32>,
     none_left: bool,
     pipe_noted: bool,
+    /// The machine's stop request came once already.
+    machine_asked: bool,
 }
 
 /// The decisions of one init: its settings, its state, and the actions of the current step
@@ -225,6 +228,19 @@ impl<'a> Core<'a> {
         let kernel_int = signo == SIGINT && origin == Origin::Kernel;
         let own_rule = self.cfg.rewrite.apply(signo) != Some(signo);
         if self.cfg.machine && (signo == libc::SIGPWR || kernel_int) && !own_rule {
+            // Asked again, the machine stops now: nothing else would end a program that
+            // ignores SIGTERM (no orchestrator's SIGKILL comes to a VM).
+            // (A request while the stop delay holds the first ends the delay, as a SIGTERM.)
+            if self.st.machine_asked && self.st.held.is_none() {
+                let target = if self.program_runs() {
+                    Target::Group
+                } else {
+                    self.shutdown_target()
+                };
+                self.send(target, SIGKILL);
+                return self.log(Warn, MACHINE_AGAIN, Arg::Signal(signo));
+            }
+            self.st.machine_asked = true;
             self.log(Info, MACHINE_STOP, Arg::Signal(signo));
             signo = SIGTERM;
         }

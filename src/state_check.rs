@@ -638,6 +638,26 @@ fn the_machines_stop_requests_are_sigterm() {
     ruled.rewrite.set(INT, QUIT);
     assert_eq!(sent(&ruled, libc::SIGPWR, Sent), None);
     assert_eq!(sent(&ruled, INT, Kernel), to_group(QUIT));
+    // Asked again, the machine's init sends SIGKILL; with a stop delay, the second request
+    // ends the delay and the third kills.
+    let again = |cfg: &Config, n| {
+        let mut core = Core::new(cfg, true);
+        for _ in 1..n {
+            core.handle(Event::Signal(libc::SIGPWR, Sent), Duration::ZERO);
+        }
+        core.take();
+        core.handle(Event::Signal(INT, Kernel), Duration::ZERO);
+        let mut sends = core.take().into_iter().flatten();
+        sends.find(|a| matches!(a, Action::Send(..)))
+    };
+    assert_eq!(again(&machine, 2), to_group(KILL));
+    let delayed = Config {
+        stop_delay: Some(Duration::from_secs(5)),
+        ..machine.clone()
+    };
+    assert_eq!(again(&delayed, 1), None);
+    assert_eq!(again(&delayed, 2), to_group(TERM));
+    assert_eq!(again(&delayed, 3), to_group(KILL));
     // The rule on SIGTERM applies to the stop request (`-r TERM:INT` as for PostgreSQL).
     let mut term_rule = machine.clone();
     term_rule.rewrite.set(TERM, INT);
