@@ -3,10 +3,14 @@
 //! processes in /proc, and cleans up what a test started by pidfd. One name for each concept:
 //!
 //! - [`Mode`]: plain process or PID 1; [`in_mode`] runs any command so, [`tini`] runs tini-rs.
+//! - [`command`]: every command a test starts runs under a [`Keeper`] of its own
+//!   (tests/integration/keeper.c), a child subreaper that nothing the command leaves behind can
+//!   escape; dropping the `Keeper` SIGKILLs the whole tree by pidfd, whatever tini-rs did.
 //! - [`Proc`]: a running process whose output is read as it comes; [`run`] runs one to the end;
 //!   [`Output`]: what a finished one printed, byte for byte (and as text).
 //! - [`Proc::tini`]: tini-rs's PID as seen from here, the one way to find it.
-//! - [`KillOnDrop`]: SIGKILLs, through pidfds, whatever a test started that may outlive it.
+//! - [`deadline`]: the bound of every wait; [`KillOnDrop`]: SIGKILLs, through pidfds, what a
+//!   test started outside a keeper's tree (processes it found and must not leave).
 //! - [`ScratchDir`]: a private directory for one test's files.
 //! - [`helper`]: tests/integration/helper.py, the programs tini-rs runs in the tests.
 
@@ -16,18 +20,114 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// How long any single wait of a test may take before the test fails (generous: the machines
-/// are shared). Tests never sleep a fixed time; they wait for output or poll /proc.
-pub const DEADLINE: Duration = Duration::from_secs(60);
+/// The bound of a wait while every wait so far came in time: generous, since the machines are
+/// shared and loaded, yet a test of a binary that exits at once, never exits or ignores
+/// signals fails within it. The slowest wait of a healthy run on a loaded 2-core machine
+/// (tests/README.md) is far below it. `TINI_RS_TEST_DEADLINE=SECONDS` replaces it.
+const GENEROUS: Duration = Duration::from_secs(20);
 
-/// The binary under test.
+/// The bound of a wait once some wait of this test run has timed out: the binary is broken
+/// (or the machine stuck) and the run has failed already, so the other tests need not wait
+/// generously for it. This keeps a broken binary's run of the whole suite to about a minute
+/// instead of a timeout per test (133 tests x 20 s).
+const AFTER_A_TIMEOUT: Duration = Duration::from_secs(1);
+
+static TIMED_OUT: AtomicBool = AtomicBool::new(false);
+
+/// How long the next wait may take before the test fails. Tests never sleep a fixed time;
+/// they wait for output or poll /proc, each wait bounded by this.
+pub fn deadline() -> Duration {
+    static BASE: OnceLock<Duration> = OnceLock::new();
+    patient(*BASE.get_or_init(|| {
+        match std::env::var("TINI_RS_TEST_DEADLINE") {
+            Ok(v) => Duration::from_secs(
+                v.parse()
+                    .unwrap_or_else(|e| panic!("TINI_RS_TEST_DEADLINE={v:?}: {e}")),
+            ),
+            Err(_) => GENEROUS,
+        }
+    }))
+}
+
+/// The bound of a wait known to take long in a healthy run (`long`), cut to
+/// [`AFTER_A_TIMEOUT`] once a wait of the run has timed out.
+pub fn patient(long: Duration) -> Duration {
+    if TIMED_OUT.load(Ordering::Relaxed) {
+        AFTER_A_TIMEOUT
+    } else {
+        long
+    }
+}
+
+/// One bounded wait: over when its limit has passed, or, once another wait of the run has
+/// timed out, after [`AFTER_A_TIMEOUT`] (a wait in progress is cut short too).
+pub struct Wait {
+    start: Instant,
+    limit: Duration,
+}
+
+impl Wait {
+    /// A wait bounded by `limit` (usually [`deadline`]) from now.
+    pub fn new(limit: Duration) -> Wait {
+        Wait {
+            start: Instant::now(),
+            limit,
+        }
+    }
+
+    /// How long it may still go on.
+    pub fn left(&self) -> Duration {
+        patient(self.limit).saturating_sub(self.start.elapsed())
+    }
+
+    /// Fails the test if the wait is over (`what` says what it waited for); every later
+    /// wait of the run is then cut to [`AFTER_A_TIMEOUT`].
+    pub fn check(&self, what: &str) {
+        if self.left().is_zero() {
+            TIMED_OUT.store(true, Ordering::Relaxed);
+            panic!(
+                "timed out after {:?} waiting for {what}",
+                self.start.elapsed()
+            );
+        }
+    }
+}
+
+/// The binary under test: `TINI_RS_TEST_BIN` when set (tests/broken-binary.sh points the
+/// suite at deliberately broken ones), else the one cargo built.
 pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_tini-rs")
+    static BIN: OnceLock<String> = OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var("TINI_RS_TEST_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_tini-rs").to_string())
+    })
+}
+
+/// The keeper (tests/integration/keeper.c), compiled once per test run next to the build.
+fn keeper_bin() -> &'static str {
+    static KEEPER: OnceLock<String> = OnceLock::new();
+    KEEPER.get_or_init(|| {
+        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/integration/keeper.c");
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let out = dir.join("keeper");
+        // Built under a name of our own and renamed: another test run may be using `out`.
+        let tmp = dir.join(format!("keeper.{}", std::process::id()));
+        let st = Command::new("gcc")
+            .args(["-O2", "-Wall", "-Wextra", "-Werror", "-o"])
+            .arg(&tmp)
+            .arg(src)
+            .status()
+            .unwrap_or_else(|e| panic!("gcc (apt-get install gcc libc6-dev): {e}"));
+        assert!(st.success(), "gcc {src}: {st}");
+        std::fs::rename(&tmp, &out).unwrap();
+        out.to_string_lossy().into_owned()
+    })
 }
 
 /// The Python interpreter, one that other users can run too (a per-user shim may not be).
@@ -99,13 +199,24 @@ pub fn which(prog: &str) -> String {
         .into_owned()
 }
 
-/// `argv` run in `mode`: itself, or as PID 1 of a new PID namespace; `TINI_*` cleared.
+/// `argv` as a command to start with [`Proc::spawn`], [`run`] or [`Keeper::spawn`]: the
+/// keeper, then `argv` (see [`Keeper`]). Set its environment, directory and standard streams
+/// as those of `argv`: the keeper passes them all on.
+pub fn command<S: AsRef<OsStr>>(argv: &[S]) -> Command {
+    let mut c = Command::new(keeper_bin());
+    c.arg(Keeper::new_file());
+    c.args(argv);
+    c
+}
+
+/// `argv` run in `mode`: itself, or as PID 1 of a new PID namespace; `TINI_*` cleared; under
+/// a keeper ([`command`]).
 pub fn in_mode<S: AsRef<OsStr>>(mode: Mode, argv: &[S]) -> Command {
     let (first, rest) = argv.split_first().expect("a program");
     let mut c = match mode {
-        Mode::Plain => Command::new(first),
+        Mode::Plain => command(&[first]),
         Mode::Pid1 | Mode::InNamespace => {
-            let mut c = Command::new(which("unshare"));
+            let mut c = command(&[which("unshare")]);
             c.args(["--pid", "--fork", "--mount-proc", "--kill-child", "--"]);
             if mode == Mode::InNamespace {
                 // The shell waits for its command (no exec: a command follows it).
@@ -143,11 +254,22 @@ pub fn args_for<'a>(opts: &[&'a str], program: &'a [String]) -> Vec<&'a str> {
 }
 
 /// `prefix... <cmd's program> <cmd's args>`, keeping `cmd`'s environment changes and
-/// directory: a wrapper that sets something up and then execs `cmd`.
+/// directory: a wrapper that sets something up and then execs `cmd`. The keeper of a
+/// [`command`] stays outermost: `keeper FILE prefix... program args`.
 pub fn wrap<S: AsRef<OsStr>>(prefix: &[S], cmd: &Command) -> Command {
-    let (first, rest) = prefix.split_first().expect("a wrapper");
-    let mut c = Command::new(first);
-    c.args(rest).arg(cmd.get_program()).args(cmd.get_args());
+    assert!(!prefix.is_empty(), "a wrapper");
+    let mut args = cmd.get_args();
+    let mut c = if cmd.get_program() == OsStr::new(keeper_bin()) {
+        let mut c = Command::new(keeper_bin());
+        c.arg(args.next().expect("the keeper's file"));
+        c.args(prefix);
+        c
+    } else {
+        let mut c = Command::new(&prefix[0]);
+        c.args(&prefix[1..]).arg(cmd.get_program());
+        c
+    };
+    c.args(args);
     for (k, v) in cmd.get_envs() {
         match v {
             Some(v) => c.env(k, v),
@@ -178,7 +300,148 @@ pub fn under_strace(dir: &ScratchDir, trace: &[&str], args: &[&str]) -> (Command
     (wrap(&prefix, &tini(Mode::Plain, args)), log)
 }
 
-/// What a finished process printed.
+/// The keeper of one command started by a test (tests/integration/keeper.c): a child
+/// subreaper that forks and execs the command, reports its PID and its wait status through a
+/// file, and then stays, reaping nothing (the command's PID stays reserved while the test may
+/// still signal it), so whatever the command's tree leaves behind is re-parented to it and
+/// keeps its PID. Dropping the `Keeper` SIGKILLs, by pidfd, every
+/// live child of the keeper until none is left (tini-rs's programs and daemons included,
+/// whatever tini-rs did), then the keeper. As PID 1, the namespace goes with unshare.
+pub struct Keeper {
+    /// The keeper process; its standard streams are the command's.
+    child: Child,
+    /// The command's PID.
+    pid: i32,
+    file: PathBuf,
+    status: Option<ExitStatus>,
+}
+
+impl Keeper {
+    /// A fresh path for a keeper's report.
+    fn new_file() -> PathBuf {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        std::env::temp_dir().join(format!("tini-rs-keeper-{}-{n}", std::process::id()))
+    }
+
+    /// Starts `cmd`, made by [`command`] or [`in_mode`], and waits for the command's PID.
+    pub fn spawn(mut cmd: Command) -> Keeper {
+        assert_eq!(
+            cmd.get_program(),
+            OsStr::new(keeper_bin()),
+            "start commands with harness::command or harness::in_mode: {cmd:?}"
+        );
+        let file = PathBuf::from(cmd.get_args().next().expect("the keeper's file"));
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+        let mut k = Keeper {
+            child,
+            pid: 0,
+            file,
+            status: None,
+        };
+        let wait = Wait::new(deadline());
+        k.pid = loop {
+            if let Some(pid) = k.report("pid") {
+                break pid;
+            }
+            if let Some(s) = k.child.try_wait().unwrap() {
+                panic!("the keeper of {cmd:?} failed: {s}");
+            }
+            wait.check(&format!("the keeper to start {cmd:?}"));
+            thread::sleep(Duration::from_millis(1));
+        };
+        k
+    }
+
+    /// The number after `key` in the keeper's report, once it is there.
+    fn report(&self, key: &str) -> Option<i32> {
+        let text = std::fs::read_to_string(&self.file).ok()?;
+        text.lines()
+            .filter(|_| text.ends_with('\n'))
+            .find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
+    }
+
+    /// The command's PID.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// The command's exit status, once it has exited (the keeper has reaped it).
+    pub fn try_status(&mut self) -> Option<ExitStatus> {
+        if self.status.is_none() {
+            self.status = self.report("status").map(ExitStatus::from_raw);
+        }
+        self.status
+    }
+
+    /// Waits within `limit` for the command to exit; fails the test on a hang (`what` is
+    /// shown). Whatever it leaves stays until the `Keeper` is dropped.
+    pub fn wait(&mut self, limit: Duration, what: &str) -> ExitStatus {
+        let wait = Wait::new(limit);
+        loop {
+            if let Some(s) = self.try_status() {
+                return s;
+            }
+            wait.check(&format!("the process to exit; stdout:\n{what}"));
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// The pipe to the command's stdin, if piped.
+    pub fn take_stdin(&mut self) -> Option<std::process::ChildStdin> {
+        self.child.stdin.take()
+    }
+
+    /// The pipe from the command's stdout, if piped.
+    pub fn take_stdout(&mut self) -> Option<std::process::ChildStdout> {
+        self.child.stdout.take()
+    }
+
+    fn take_stderr(&mut self) -> Option<std::process::ChildStderr> {
+        self.child.stderr.take()
+    }
+
+    /// SIGKILLs every live child of the keeper, by pidfd, until none is left: each one killed
+    /// hands its own children to the keeper, the subreaper above them.
+    fn kill_tree(&self) {
+        let keeper = i32::try_from(self.child.id()).unwrap();
+        let end = Instant::now() + Duration::from_secs(30);
+        loop {
+            let live: Vec<i32> = children(keeper).into_iter().filter(|&c| alive(c)).collect();
+            if live.is_empty() || Instant::now() > end {
+                return;
+            }
+            for c in live {
+                // The keeper reaps nothing: a PID it lists stays its child.
+                // Checked through the pidfd's process, so a reused PID is never hit.
+                if let Some(fd) = PidFd::try_open(c)
+                    && proc_status(c, "PPid") == Some(keeper.to_string())
+                {
+                    let _ = fd.send(libc::SIGKILL);
+                }
+            }
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+impl std::fmt::Debug for Keeper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Keeper(pid {})", self.pid)
+    }
+}
+
+impl Drop for Keeper {
+    fn drop(&mut self) {
+        self.kill_tree();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.file);
+    }
+}
+
+/// What a finished process printed. It holds the keeper: what the process left behind is
+/// killed when the `Output` goes (a test may look at it first).
 #[derive(Debug)]
 pub struct Output {
     pub status: ExitStatus,
@@ -187,6 +450,7 @@ pub struct Output {
     /// Standard output as text (invalid UTF-8 replaced).
     pub stdout: String,
     pub stderr: String,
+    _keeper: Keeper,
 }
 
 impl Output {
@@ -209,15 +473,17 @@ impl std::fmt::Display for Output {
     }
 }
 
-/// Runs `cmd` to completion (stdin null unless set) within [`DEADLINE`].
+/// Runs `cmd` (made by [`command`] or [`in_mode`]) to completion (stdin null unless set)
+/// within the [`deadline`].
 pub fn run(mut cmd: Command) -> Output {
     cmd.stdin(Stdio::null());
     Proc::spawn(cmd).finish()
 }
 
-/// A running process whose stdout is read line by line as it comes; killed on drop.
+/// A running process whose stdout is read line by line as it comes; its tree is killed on
+/// drop (see [`Keeper`]).
 pub struct Proc {
-    pub child: Child,
+    keeper: Keeper,
     lines: Receiver<Vec<u8>>,
     /// Every stdout byte taken from `lines` so far.
     seen: Vec<u8>,
@@ -244,8 +510,11 @@ fn reader(r: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
     rx
 }
 
-/// Takes what `rx` still has: until its writer closes, or nothing came for `quiet` (a
-/// process that outlives the one we ran may hold the pipe open).
+/// How long the output of a process that has exited may stay quiet before it is taken as
+/// complete (a process that outlives the one we ran may hold the pipe open).
+const QUIET: Duration = Duration::from_secs(2);
+
+/// Takes what `rx` still has: until its writer closes, or nothing came for `quiet`.
 fn rest(rx: &Receiver<Vec<u8>>, quiet: Duration) -> Vec<u8> {
     let mut out = Vec::new();
     while let Ok(piece) = rx.recv_timeout(quiet) {
@@ -259,7 +528,8 @@ fn text(bytes: &[u8]) -> String {
 }
 
 impl Proc {
-    /// Spawns `cmd` with stdout and stderr piped (stdin as set by the caller).
+    /// Spawns `cmd` ([`command`] or [`in_mode`]) with stdout and stderr piped (stdin as set
+    /// by the caller).
     pub fn spawn(mut cmd: Command) -> Proc {
         cmd.stderr(Stdio::piped());
         Proc::spawn_with_stderr(cmd, None)
@@ -273,55 +543,91 @@ impl Proc {
             cmd.stderr(s);
         }
         cmd.stdout(Stdio::piped());
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
-        let lines = reader(child.stdout.take().unwrap());
+        let mut keeper = Keeper::spawn(cmd);
+        let lines = reader(keeper.take_stdout().unwrap());
         let stderr = if own_stderr {
-            child.stderr.take().map(reader)
+            keeper.take_stderr().map(reader)
         } else {
             None
         };
         Proc {
-            child,
+            keeper,
             lines,
             seen: Vec::new(),
             stderr,
         }
     }
 
-    /// A process started elsewhere whose output is read from `output` (a terminal's master
-    /// side, say); it has no stderr of its own.
-    pub fn with_output(child: Child, output: impl Read + Send + 'static) -> Proc {
+    /// Spawns `cmd` ([`command`] or [`in_mode`]) with its streams as set by the caller,
+    /// reading its output from `output` (a terminal's master side, say); no stderr of its own.
+    pub fn spawn_reading(cmd: Command, output: impl Read + Send + 'static) -> Proc {
         Proc {
-            child,
+            keeper: Keeper::spawn(cmd),
             lines: reader(output),
             seen: Vec::new(),
             stderr: None,
         }
     }
 
-    /// The PID of the process we started (unshare's, as PID 1).
+    /// The PID of the process we started (unshare's, as PID 1; a wrapper's until it has
+    /// exec'd what it wraps).
     pub fn pid(&self) -> i32 {
-        i32::try_from(self.child.id()).unwrap()
+        self.keeper.pid()
+    }
+
+    /// Its exit status, once it has exited.
+    pub fn try_status(&mut self) -> Option<ExitStatus> {
+        self.keeper.try_status()
+    }
+
+    /// The pipe to its stdin, if piped.
+    pub fn take_stdin(&mut self) -> Option<std::process::ChildStdin> {
+        self.keeper.take_stdin()
     }
 
     /// tini-rs's PID as seen from here: the process itself when plain (a wrapper that set
     /// something up has exec'd it by the time a test asks), else unshare's child (or the
-    /// child of the namespace's shell) once it has exec'd tini-rs.
-    pub fn tini(&self, mode: Mode) -> i32 {
+    /// child of the namespace's shell) once it has exec'd tini-rs. Fails at once when the
+    /// process we started has exited instead.
+    pub fn tini(&mut self, mode: Mode) -> i32 {
         match mode {
             Mode::Plain => self.pid(),
-            Mode::Pid1 => tini_under(self.pid()),
-            Mode::InNamespace => tini_under(only_child(self.pid())),
+            Mode::Pid1 => {
+                let pid = self.pid();
+                self.poll_until(&format!("tini-rs under {pid}"), || tini_child(pid))
+            }
+            Mode::InNamespace => {
+                let pid = self.pid();
+                let sh = self.poll_until("the namespace's shell", || one_child(pid));
+                self.poll_until(&format!("tini-rs under {sh}"), || tini_child(sh))
+            }
         }
+    }
+
+    /// [`poll_until`] that fails at once when the process we started exits first.
+    pub fn poll_until<T>(&mut self, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+        poll_until(what, || {
+            if let Some(v) = f() {
+                return Some(v);
+            }
+            if let Some(s) = self.try_status() {
+                panic!(
+                    "{s} while waiting for {what}; stdout so far:\n{}",
+                    text(&self.seen)
+                );
+            }
+            None
+        })
     }
 
     /// Waits for the next stdout line that satisfies `pred`; returns it without its line end
     /// (`\n`, or a terminal's `\r\n`).
     pub fn wait_line(&mut self, pred: impl Fn(&str) -> bool) -> String {
-        let end = Instant::now() + DEADLINE;
+        let wait = Wait::new(deadline());
         loop {
-            let left = end.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
+            // In steps, so a timeout elsewhere cuts this wait short too.
+            let step = wait.left().min(Duration::from_millis(100));
+            match self.lines.recv_timeout(step) {
                 Ok(piece) => {
                     self.seen.extend_from_slice(&piece);
                     let line = text(&piece).trim_end_matches(['\r', '\n']).to_string();
@@ -329,10 +635,15 @@ impl Proc {
                         return line;
                     }
                 }
-                Err(e) => panic!(
-                    "no matching line ({e:?}); stdout so far:\n{}",
+                Err(RecvTimeoutError::Disconnected) => panic!(
+                    "no matching line: stdout closed ({:?}); stdout:\n{}",
+                    self.try_status(),
                     text(&self.seen)
                 ),
+                Err(RecvTimeoutError::Timeout) => wait.check(&format!(
+                    "a matching line; stdout so far:\n{}",
+                    text(&self.seen)
+                )),
             }
         }
     }
@@ -347,44 +658,20 @@ impl Proc {
         self.wait_line(|_| true)
     }
 
-    /// Waits (within the deadline) for exit and collects the rest of the output.
+    /// Waits (within the deadline) for exit and collects the rest of the output. What the
+    /// process left behind goes when the [`Output`] goes.
     pub fn finish(mut self) -> Output {
-        let status = wait_deadline(&mut self.child, DEADLINE, &text(&self.seen));
-        let quiet = Duration::from_secs(5);
+        let status = self.keeper.wait(deadline(), &text(&self.seen));
         let mut stdout_bytes = std::mem::take(&mut self.seen);
-        stdout_bytes.extend(rest(&self.lines, quiet));
-        let stderr = self.stderr.as_ref().map(|e| rest(e, quiet));
+        stdout_bytes.extend(rest(&self.lines, QUIET));
+        let stderr = self.stderr.as_ref().map(|e| rest(e, QUIET));
         Output {
             status,
             stdout: text(&stdout_bytes),
             stdout_bytes,
             stderr: text(&stderr.unwrap_or_default()),
+            _keeper: self.keeper,
         }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Waits for `child` within `limit`; kills it and fails the test on a hang (`what` is shown).
-pub fn wait_deadline(child: &mut Child, limit: Duration, what: &str) -> ExitStatus {
-    let end = Instant::now() + limit;
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            return s;
-        }
-        if Instant::now() > end {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("process did not exit within {limit:?}; stdout:\n{what}");
-        }
-        thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -496,16 +783,28 @@ impl Drop for KillOnDrop {
     }
 }
 
-/// Polls `f` until it returns `Some` or the deadline passes.
+/// Polls `f` until it returns `Some` or the [`deadline`] passes.
 pub fn poll_until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let end = Instant::now() + DEADLINE;
+    let wait = Wait::new(deadline());
     loop {
         if let Some(v) = f() {
             return v;
         }
-        assert!(Instant::now() < end, "timed out waiting for {what}");
+        wait.check(what);
         thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// [`poll_until`] about `pid`, failing at once when `pid` has exited (or is a zombie): what
+/// it waits for can no longer come.
+pub fn poll_while_alive<T>(pid: i32, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    poll_until(what, || {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        assert!(alive(pid), "{pid} exited while waiting for {what}");
+        None
+    })
 }
 
 /// A field of /proc/PID/status (e.g. `State`, `SigBlk`), if the process exists.
@@ -586,29 +885,37 @@ pub fn descendants(pid: i32) -> Vec<i32> {
     out
 }
 
-/// The only child of `pid`, waiting (within the deadline) until it has exactly one.
+/// The only child of `pid`, if it has exactly one.
+fn one_child(pid: i32) -> Option<i32> {
+    match children(pid).as_slice() {
+        [c] => Some(*c),
+        _ => None,
+    }
+}
+
+/// The child of `pid` that runs tini-rs (its `comm`), if any.
+fn tini_child(pid: i32) -> Option<i32> {
+    children(pid)
+        .into_iter()
+        .find(|c| comm(*c).as_deref() == Some("tini-rs"))
+}
+
+/// The only child of `pid`, waiting (within the deadline, while `pid` lives) until it has
+/// exactly one.
 pub fn only_child(pid: i32) -> i32 {
-    poll_until(&format!("the only child of {pid}"), || {
-        match children(pid).as_slice() {
-            [c] => Some(*c),
-            _ => None,
-        }
-    })
+    poll_while_alive(pid, &format!("the only child of {pid}"), || one_child(pid))
 }
 
 /// The child of `pid` that runs tini-rs (its `comm`), waiting until it has exec'd it.
 pub fn tini_under(pid: i32) -> i32 {
-    poll_until(&format!("tini-rs under {pid}"), || {
-        children(pid)
-            .into_iter()
-            .find(|c| comm(*c).as_deref() == Some("tini-rs"))
-    })
+    poll_while_alive(pid, &format!("tini-rs under {pid}"), || tini_child(pid))
 }
 
 /// The PID, in this namespace, of the descendant of `root` that has PID `ns_pid` in its own
 /// (innermost) PID namespace; waits for it within the deadline.
 pub fn host_pid_of(root: i32, ns_pid: i32) -> i32 {
-    poll_until(
+    poll_while_alive(
+        root,
         &format!("a descendant of {root} with namespace PID {ns_pid}"),
         || {
             descendants(root).into_iter().find(|&p| {
@@ -623,7 +930,7 @@ pub fn host_pid_of(root: i32, ns_pid: i32) -> i32 {
 /// Waits until `pid` sleeps in `sigtimedwait`: an init blocked its signals, finished its
 /// set-up and entered its wait loop.
 pub fn wait_sigtimedwait(pid: i32) {
-    poll_until(&format!("{pid} to wait in sigtimedwait"), || {
+    poll_while_alive(pid, &format!("{pid} to wait in sigtimedwait"), || {
         std::fs::read_to_string(format!("/proc/{pid}/wchan"))
             .ok()
             .filter(|w| w.contains("sigtimedwait"))
@@ -634,7 +941,7 @@ pub fn wait_sigtimedwait(pid: i32) {
 /// third argument), once it sleeps there: "0x0" means it waits without a timeout, so it never
 /// wakes up by itself.
 pub fn sigtimedwait_timeout(pid: i32) -> String {
-    poll_until("tini-rs to sleep in rt_sigtimedwait", || {
+    poll_while_alive(pid, "tini-rs to sleep in rt_sigtimedwait", || {
         let s = std::fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
         let f: Vec<&str> = s.split_whitespace().collect();
         (f.first() == Some(&"128")).then(|| f.get(3).copied().unwrap_or("").to_string())
@@ -643,7 +950,7 @@ pub fn sigtimedwait_timeout(pid: i32) -> String {
 
 /// Waits until tini-rs has taken every pending SIGCHLD and sleeps in its wait again.
 pub fn wait_until_tini_is_idle(tini: i32) {
-    poll_until("tini-rs to take SIGCHLD and sleep", || {
+    poll_while_alive(tini, "tini-rs to take SIGCHLD and sleep", || {
         let state = proc_status(tini, "State")?;
         (state.starts_with('S') && !pending(tini, libc::SIGCHLD)).then_some(())
     });

@@ -85,7 +85,7 @@ fn program_that_blocks_and_ignores_everything() {
         poll_until("every forwarded signal pending in the program", || {
             sent.iter().all(|s| pending(prog, *s)).then_some(())
         });
-        assert!(p.child.try_wait().unwrap().is_none(), "tini-rs left");
+        assert!(p.try_status().is_none(), "tini-rs left");
         assert!(alive(prog), "program left");
         match mode {
             Mode::Plain | Mode::InNamespace => {
@@ -142,7 +142,7 @@ fn program_exiting_during_a_signal_flood_gives_its_status_and_no_error() {
             poll_until("the flood to start", || {
                 (sent.load(Ordering::Relaxed) > 100).then_some(())
             });
-            drop(p.child.stdin.take()); // `read` sees EOF: the program exits mid-flood
+            drop(p.take_stdin()); // `read` sees EOF: the program exits mid-flood
             let out = p.finish();
             stop.store(true, Ordering::Relaxed);
             flood.join().unwrap();
@@ -423,12 +423,11 @@ fn log_flood_round(mode: Mode, kind: Shared) {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::from(wr.try_clone().unwrap()))
         .stderr(Stdio::from(wr));
-    let mut child = cmd.spawn().unwrap();
-    // The Command holds our copies of the write end: drop them, or the reader never sees
-    // the end.
-    drop(cmd);
-    let pid = i32::try_from(child.id()).unwrap();
-    let mut guard = KillOnDrop::new(&[pid]);
+    // The Command holds our copies of the write end: spawning consumes it, or the reader
+    // would never see the end.
+    let mut k = Keeper::spawn(cmd);
+    let pid = k.pid();
+    let mut guard = KillOnDrop::default();
     let t = match mode {
         Mode::Pid1 => tini_under(pid),
         Mode::Plain | Mode::InNamespace => pid,
@@ -487,9 +486,7 @@ fn log_flood_round(mode: Mode, kind: Shared) {
         proc_status(t, "TracerPid").filter(|p| p == "0")
     });
     kill(t, libc::SIGTERM);
-    let status = poll_until("tini-rs to exit after SIGTERM", || {
-        child.try_wait().unwrap()
-    });
+    let status = poll_until("tini-rs to exit after SIGTERM", || k.try_status());
     done.store(true, Ordering::Relaxed);
     reader.join().unwrap();
     assert!(
@@ -561,8 +558,8 @@ fn a_broken_stdout_does_not_change_the_exit_status() {
         c.stdin(Stdio::null())
             .stdout(Stdio::from(w))
             .stderr(Stdio::null());
-        let mut child = c.spawn().unwrap();
-        let status = wait_deadline(&mut child, DEADLINE, "tini-rs");
+        let mut k = Keeper::spawn(c);
+        let status = k.wait(deadline(), "tini-rs");
         assert_eq!(status.code(), Some(7), "{mode:?}");
     }
 }
@@ -694,7 +691,7 @@ fn storm(fd: &PidFd, kinds: &[i32], n: usize) -> (usize, usize) {
 /// once a storm has filled the real-time queue (`RLIMIT_SIGPENDING`), each dequeue costs the
 /// kernel a walk of that queue and the drain takes minutes on a loaded machine.
 fn quiescent(pid: i32) {
-    let end = Instant::now() + Duration::from_secs(900);
+    let wait = Wait::new(patient(Duration::from_secs(900)));
     let mut calm = 0;
     while calm < 2 {
         let idle = ["SigPnd", "ShdPnd"]
@@ -703,9 +700,10 @@ fn quiescent(pid: i32) {
             && proc_status(pid, "State").is_some_and(|s| s.starts_with('S'));
         calm = if idle { calm + 1 } else { 0 };
         assert!(
-            Instant::now() < end,
-            "tini-rs did not drain its pending signals"
+            alive(pid),
+            "tini-rs exited while draining its pending signals"
         );
+        wait.check("tini-rs to drain its pending signals");
         std::thread::sleep(Duration::from_millis(10));
     }
 }

@@ -98,8 +98,7 @@ fn the_environment_reaches_the_program_byte_for_byte() {
         }
         c
     };
-    let mut direct = Command::new("/usr/bin/env");
-    direct.arg("-0");
+    let direct = command(&["/usr/bin/env", "-0"]);
     let want = run(set(direct));
     assert_eq!(want.code(), 0, "{want}");
     assert!(want.stdout_bytes.windows(3).any(|w| w == b"\xff\xfe\x80"));
@@ -308,7 +307,7 @@ fn socket_activation_reaches_the_program() {
         std::fs::metadata(&sock).is_ok().then_some(())
     });
     let mut conn = std::os::unix::net::UnixStream::connect(&sock).unwrap();
-    conn.set_read_timeout(Some(DEADLINE)).unwrap();
+    conn.set_read_timeout(Some(deadline())).unwrap();
     let mut reply = String::new();
     std::io::Read::read_to_string(&mut conn, &mut reply).unwrap();
     assert_eq!(reply, "pid-ok True fds=1 names=web\n");
@@ -429,8 +428,7 @@ fn no_change_of_user_groups_or_capabilities() {
         _ => wrap(wrapper, &cmd),
     };
     for (wrapper, modes) in setups {
-        let mut direct = Command::new("cat");
-        direct.arg("/proc/self/status");
+        let direct = command(&["cat", "/proc/self/status"]);
         let direct = run(with(wrapper, direct));
         assert_eq!(direct.code(), 0, "{direct}");
         let want = identity(&direct);

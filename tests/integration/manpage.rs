@@ -3,18 +3,15 @@
 //! and the man page describes no option or variable that `-h` lacks.
 
 use std::collections::BTreeSet;
-use std::process::Command;
 
-use crate::harness::bin;
+use crate::harness::{bin, command, run};
 
 fn help() -> String {
-    let out = Command::new(bin())
-        .arg("-h")
-        .env_clear()
-        .output()
-        .expect("run tini-rs -h");
-    assert_eq!(out.status.code(), Some(0), "tini-rs -h: {out:?}");
-    String::from_utf8(out.stdout).expect("-h prints UTF-8")
+    let mut c = command(&[bin(), "-h"]);
+    c.env_clear();
+    let out = run(c);
+    assert_eq!(out.code(), 0, "tini-rs -h: {out}");
+    String::from_utf8(out.stdout_bytes.clone()).expect("-h prints UTF-8")
 }
 
 fn man_page() -> String {

@@ -14,7 +14,6 @@
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::process::Command;
 use std::time::Instant;
 
 use proptest::prelude::*;
@@ -207,7 +206,7 @@ fn binary_on_rejected_input_exits_1_with_message_and_usage() {
         if args.iter().any(has_nul) || env.iter().any(|(_, v)| has_nul(v)) {
             continue;
         }
-        let mut c = Command::new(bin());
+        let mut c = command(&[bin()]);
         c.args(&args).env_clear();
         for (k, v) in &env {
             c.env(k, v);

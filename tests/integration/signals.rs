@@ -333,7 +333,7 @@ fn start_helper(mode: Mode, helper_mode: &str, stdin: Stdio) -> (Proc, i32, i32,
     let program = helper(&[helper_mode]);
     let mut cmd = tini_s(mode, &args_for(&[], &program));
     cmd.stdin(stdin);
-    let p = Proc::spawn(cmd);
+    let mut p = Proc::spawn(cmd);
     let tini = p.tini(mode);
     let program = only_child(tini);
     (p, tini, program, KillOnDrop::new(&[program]))
@@ -359,7 +359,7 @@ fn tstp_stops_the_program_and_cont_resumes_it() {
         poll_until("the program to resume", || {
             (!stopped(program)).then_some(())
         });
-        let mut stdin = p.child.stdin.take().unwrap();
+        let mut stdin = p.take_stdin().unwrap();
         writeln!(stdin, "hello").unwrap();
         assert_eq!(p.wait_prefix("got "), "got hello", "{mode:?}");
         writeln!(stdin, "exit 4").unwrap();
@@ -377,10 +377,7 @@ fn a_program_that_stops_itself_is_not_taken_for_exited() {
         let (mut p, t, prog, _guard) = start_helper(mode, "stopself", Stdio::null());
         p.wait_prefix("ready");
         poll_until("the program to stop", || stopped(prog).then_some(()));
-        assert!(
-            p.child.try_wait().unwrap().is_none(),
-            "{mode:?}: tini-rs left"
-        );
+        assert!(p.try_status().is_none(), "{mode:?}: tini-rs left");
         kill(t, SIGUSR1);
         poll_until("SIGUSR1 pending in the stopped program", || {
             pending(prog, SIGUSR1).then_some(())

@@ -51,11 +51,9 @@ impl TtyRun {
         cmd.stdin(Stdio::from(slave.try_clone().unwrap()))
             .stdout(Stdio::from(slave.try_clone().unwrap()))
             .stderr(Stdio::from(slave));
-        let child = cmd.spawn().unwrap();
-        // Our copies of the slave go with `cmd`, so the master sees EOF (EIO) once every
-        // process of the session has closed it.
-        drop(cmd);
-        let mut p = Proc::with_output(child, master.try_clone().unwrap());
+        // Our copies of the slave go with `cmd` (consumed here), so the master sees EOF (EIO)
+        // once every process of the session has closed it.
+        let mut p = Proc::spawn_reading(cmd, master.try_clone().unwrap());
         // setsid execs in place (it was not a group leader), so the PID we hold is tini-rs,
         // or unshare with tini-rs as its child.
         let tini = p.tini(mode);
@@ -121,7 +119,7 @@ fn ctrl_z_stops_the_program_and_sigcont_resumes_it_while_tini_keeps_running() {
         // tini-rs took the SIGCHLD of the stop, did not stop itself, and still has the
         // program as its child: a stopped program is not an exited one.
         wait_until_tini_is_idle(tini);
-        assert!(run.p.child.try_wait().unwrap().is_none(), "{mode:?}");
+        assert!(run.p.try_status().is_none(), "{mode:?}");
         assert_eq!(children(tini), vec![program], "{mode:?}");
         kill(tini, libc::SIGCONT);
         poll_until("the program to resume", || {

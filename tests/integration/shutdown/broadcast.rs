@@ -89,9 +89,9 @@ fn broadcast_spares_a_shell_entered_from_outside() {
     let t = p.tini(Mode::Pid1);
     let shell = "trap 'echo shell-hup' HUP; trap 'echo shell-usr1' USR1; echo entered; \
                  while :; do sleep 0.05; done";
-    let mut e = Command::new("nsenter");
-    e.args(["-t", &t.to_string(), "-p", "-m", "--", "sh", "-c", shell])
-        .stdin(Stdio::null());
+    let t_str = t.to_string();
+    let mut e = command(&["nsenter", "-t", &t_str, "-p", "-m", "--", "sh", "-c", shell]);
+    e.stdin(Stdio::null());
     let mut entered = Proc::spawn(e);
     entered.wait_prefix("entered");
     let shell_pid = only_child(entered.pid());

@@ -4,8 +4,6 @@
 //! subreaper, by a process tini-rs inherits when it is exec'd. Bursts run in a PID namespace
 //! of their own.
 
-use std::process::Command;
-
 use super::complete_data;
 use crate::harness::*;
 
@@ -14,9 +12,8 @@ const BURST: usize = 300;
 
 /// `argv` run by nsenter in the PID and mount namespaces of `tini`.
 pub fn nsenter(tini: i32, argv: &[String]) -> Output {
-    let mut c = Command::new("nsenter");
-    c.args(["-t", &tini.to_string(), "-p", "-m", "--"])
-        .args(argv);
+    let mut c = command(&["nsenter", "-t", &tini.to_string(), "-p", "-m", "--"]);
+    c.args(argv);
     run(c)
 }
 
@@ -73,7 +70,7 @@ fn other_signals_are_taken_and_ignored(tini: i32) {
 
 #[test]
 fn pid1_reaps_a_burst_of_orphans_placed_in_its_namespace() {
-    let p = Proc::spawn(tini(Mode::Pid1, &["-w", "--pause"]));
+    let mut p = Proc::spawn(tini(Mode::Pid1, &["-w", "--pause"]));
     let t = p.tini(Mode::Pid1);
     wait_sigtimedwait(t);
     let orphans = place_orphans(t, BURST);
@@ -122,7 +119,7 @@ fn subreaper_reaps_a_burst_of_orphans() {
 /// `p` runs tini-rs in pause mode (with `-w` or its variable): once it waits, it takes
 /// `orphans` orphans placed in its namespace (as PID 1) and HUP, USR1 and QUIT without
 /// stopping; `sig` then ends it with status 0, every orphan reaped by it.
-pub fn check_pause(mode: Mode, p: Proc, sig: i32, orphans: usize) {
+pub fn check_pause(mode: Mode, mut p: Proc, sig: i32, orphans: usize) {
     let t = p.tini(mode);
     wait_sigtimedwait(t);
     let mut placed = Vec::new();
@@ -153,7 +150,7 @@ fn exits_zero_on_sigterm_or_sigint_only() {
 #[test]
 fn pause_with_grace_and_nothing_left_exits_at_once() {
     for mode in MODES {
-        let p = Proc::spawn(tini_s(mode, &["-t", "20s", "--pause"]));
+        let mut p = Proc::spawn(tini_s(mode, &["-t", "20s", "--pause"]));
         let t = p.tini(mode);
         wait_sigtimedwait(t);
         kill(t, libc::SIGTERM);
@@ -173,7 +170,7 @@ fn pause_with_grace_and_nothing_left_exits_at_once() {
 fn pause_with_grace_lets_a_late_daemon_finish_as_pid1() {
     let dir = ScratchDir::new("pause-grace");
     let data = dir.file("data");
-    let p = Proc::spawn(tini(Mode::Pid1, &["-t", "10s", "--pause"]));
+    let mut p = Proc::spawn(tini(Mode::Pid1, &["-t", "10s", "--pause"]));
     let t = p.tini(Mode::Pid1);
     wait_sigtimedwait(t);
     place_orphans(t, 5);
