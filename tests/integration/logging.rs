@@ -49,11 +49,12 @@ fn no_warning_as_subreaper_or_pid1() {
     ];
     for (mode, args, env) in cases {
         let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--", "sh", "-c", "exit 0"]);
+        // Exit 3: the program ran (a binary that runs nothing and exits 0 fails here).
+        all.extend(["--", "sh", "-c", "exit 3"]);
         let mut cmd = tini(*mode, &all);
         cmd.envs(env.iter().copied());
         let out = run(cmd);
-        assert_eq!(out.code(), 0, "{mode:?} {args:?} {env:?}\n{out}");
+        assert_eq!(out.code(), 3, "{mode:?} {args:?} {env:?}\n{out}");
         assert_eq!(out.stderr, "", "{mode:?} {args:?} {env:?}\n{out}");
     }
 }

@@ -179,6 +179,8 @@ fn grace_period_reaches_more_processes_than_descriptors() {
          i=$((i+1)); done; echo ready; exit 0' 2>&1; echo \"tini $?\"; {COUNT_SLEEPS}"
     );
     let mut p = Proc::spawn(in_mode(Mode::Pid1, &["sh", "-c", &script, "sh", bin()]));
+    // The program ran and started its sleeps (a binary that runs nothing fails here).
+    p.wait_prefix("ready");
     assert_eq!(p.wait_prefix("tini "), "tini 0");
     assert_eq!(p.wait_prefix("left "), "left 0");
     let out = p.finish();
