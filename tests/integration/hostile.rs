@@ -267,7 +267,7 @@ fn the_exec_failure_line_waits_for_room() {
             let waiting = descendants(top)
                 .into_iter()
                 .any(|d| sleeping_in(d).contains("pipe_write"));
-            (waiting || p.child.try_wait().unwrap().is_some()).then_some(())
+            (waiting || p.try_status().is_some()).then_some(())
         });
         let reader = std::thread::spawn(move || {
             let mut got = Vec::new();

@@ -367,12 +367,10 @@ fn at_roots_terminal(cmd: &std::process::Command) -> Output {
     c.stdin(Stdio::from(slave.try_clone().unwrap()))
         .stdout(Stdio::from(slave.try_clone().unwrap()))
         .stderr(Stdio::from(slave));
-    let child = c.spawn().unwrap();
-    // Our copies of the slave go with `c`, so reading the master ends (EIO) when the
-    // session's last process closes it.
-    drop(c);
+    // Our copies of the slave go with `c` (consumed here), so reading the master ends (EIO)
+    // when the session's last process closes it.
     let master = std::fs::File::from(std::os::fd::OwnedFd::from(master));
-    Proc::with_output(child, master).finish()
+    Proc::spawn_reading(c, master).finish()
 }
 
 /// A non-root tini-rs on root's terminal (`gosu`/`su-exec` under `docker run -t`): it cannot
