@@ -477,6 +477,13 @@ mod tests {
     }
 
     #[test]
+    fn wait_descendants_by_option_or_variable() {
+        assert!(!cfg(&["--", "x"], &[]).wait_descendants);
+        assert!(cfg(&["--wait-descendants", "--", "x"], &[]).wait_descendants);
+        assert!(cfg(&["--", "x"], &[("TINI_WAIT_DESCENDANTS", "")]).wait_descendants);
+    }
+
+    #[test]
     fn parsing_stops_at_first_non_option() {
         // tini on glibc permutes and would take -l as its own; POSIX parsing runs `ls -l`.
         assert_eq!(cfg(&["ls", "-l"], &[]).program, prog(&["ls", "-l"]));

@@ -358,4 +358,28 @@ mod tests {
         );
         assert_eq!(parse_rule("TERM:KILL"), Ok((libc::SIGTERM, libc::SIGKILL)));
     }
+
+    /// SIGSYS (31) is the last classic signal and SIGRTMIN the first real-time one: both are
+    /// taken; only the numbers between them, glibc's, are refused.
+    #[test]
+    fn the_reserved_numbers_end_where_they_should() {
+        let (sys, min) = (libc::SIGSYS, signals::rt_min());
+        assert_eq!(parse_parent_death_signal("SIGSYS"), Ok(sys));
+        assert_eq!(parse_parent_death_signal("RTMIN"), Ok(min));
+        assert_eq!(parse_rule("TERM:SYS"), Ok((libc::SIGTERM, sys)));
+        assert_eq!(parse_rule("TERM:RTMIN"), Ok((libc::SIGTERM, min)));
+        for reserved in [sys + 1, min - 1] {
+            let n = reserved.to_string();
+            assert!(parse_parent_death_signal(&n).is_err(), "{n}");
+            assert!(parse_rule(&format!("TERM:{n}")).is_err(), "{n}");
+        }
+    }
+
+    #[test]
+    fn a_rewrite_is_empty_until_a_rule_is_set() {
+        let mut r = Config::default().rewrite;
+        assert!(r.is_empty());
+        r.set(libc::SIGUSR1, 0);
+        assert!(!r.is_empty());
+    }
 }

@@ -243,4 +243,19 @@ mod tests {
             );
         }
     }
+
+    /// Spellings up to 20 characters share the help's line; longer ones get a line of their
+    /// own, the help under them at the same column.
+    #[test]
+    fn help_columns() {
+        let h = help();
+        assert!(
+            h.contains("\n  -s                    register as a child subreaper"),
+            "{h}"
+        );
+        assert!(
+            h.contains("\n  --stop-delay DURATION\n                        hold the first SIGTERM"),
+            "{h}"
+        );
+    }
 }

@@ -256,4 +256,23 @@ mod tests {
         };
         assert_eq!(origin(&kernel, 1), Origin::Kernel);
     }
+
+    /// The aliases tini's names table lacks, and real-time offsets that are not plain digits
+    /// (a sign of their own, nothing after the sign): not signals.
+    #[test]
+    fn aliases_and_malformed_real_time_offsets() {
+        assert_eq!(parse("SIGPOLL"), Some(libc::SIGIO));
+        assert_eq!(parse("cld"), Some(libc::SIGCHLD));
+        assert_eq!(parse("IOT"), Some(libc::SIGABRT));
+        for bad in [
+            "RTMIN+",
+            "SIGRTMAX-",
+            "RTMIN++1",
+            "RTMAX-+1",
+            "RTMIN+-1",
+            "RTMAX--1",
+        ] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
+    }
 }
