@@ -405,10 +405,21 @@ impl Keeper {
     /// hands its own children to the keeper, the subreaper above them.
     fn kill_tree(&self) {
         let keeper = i32::try_from(self.child.id()).unwrap();
+        // The keeper is single-threaded: its one task lists its children.
+        let list = format!("/proc/{keeper}/task/{keeper}/children");
         let end = Instant::now() + Duration::from_secs(30);
-        loop {
-            let live: Vec<i32> = children(keeper).into_iter().filter(|&c| alive(c)).collect();
-            if live.is_empty() || Instant::now() > end {
+        while Instant::now() < end {
+            thread::sleep(Duration::from_millis(1));
+            // A failed read says nothing about the children: read again.
+            let Ok(text) = std::fs::read_to_string(&list) else {
+                continue;
+            };
+            let live: Vec<i32> = text
+                .split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .filter(|&c| alive(c))
+                .collect();
+            if live.is_empty() {
                 return;
             }
             for c in live {
@@ -420,7 +431,6 @@ impl Keeper {
                     let _ = fd.send(libc::SIGKILL);
                 }
             }
-            thread::sleep(Duration::from_millis(1));
         }
     }
 }
@@ -434,6 +444,15 @@ impl std::fmt::Debug for Keeper {
 impl Drop for Keeper {
     fn drop(&mut self) {
         self.kill_tree();
+        // Then the keeper's own clean-up, a second line: on SIGTERM it SIGKILLs its children
+        // until none is left and exits (keeper.c). Its PID is ours until we reap it.
+        if let Ok(keeper) = i32::try_from(self.child.id()) {
+            let _ = try_kill(keeper, libc::SIGTERM);
+        }
+        let end = Instant::now() + Duration::from_secs(10);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < end {
+            thread::sleep(Duration::from_millis(1));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.file);
