@@ -15,7 +15,8 @@
 # behind (anything re-parented past the tests' keepers) ends up in that namespace, and once
 # the suite has ended the shell lists every live process in it but itself and the lister.
 # The namespace only contains the check: the tests themselves must already clean up.
-# KEEP=1 keeps the logs (printed at the end) in the temporary directory.
+# KEEP=1 keeps the logs (printed at the end) in the temporary directory. FILTER="NAME..."
+# runs only the tests whose names contain a NAME (the test binary's filters).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -107,7 +108,8 @@ for kind in "${kinds[@]}"; do
   start=$(date +%s)
   set +e
   TINI_RS_TEST_BIN=$bin unshare --pid --fork --mount-proc --kill-child -- \
-    /bin/sh -c '"$1" >"$2" 2>&1; echo "suite exit $?"; python3 -c "$3"' sh "$testbin" "$log" "$lister" \
+    /bin/sh -c 'bin=$1 log=$2 lister=$3; shift 3; "$bin" "$@" >"$log" 2>&1; echo "suite exit $?"; python3 -c "$lister"' \
+    sh "$testbin" "$log" "$lister" ${FILTER:-} \
     >"$work/$kind.after" 2>&1
   set -e
   took=$(($(date +%s) - start))
