@@ -11,9 +11,16 @@
 //! any number), each process exiting by itself, and time reaching the core's deadline.
 
 use std::collections::{HashSet, VecDeque};
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::{AFTER_KILL, Action, Core, Event, Phase, State, Target};
+use log::Level;
+
+use super::{
+    AFTER_KILL, Action, Arg, Core, DELAY_OVER, Event, GRACE, GRACE_OVER, OWN_PIPE, Origin, Phase,
+    REMAIN, SECOND_TERM, State, Target, WAITING,
+};
 use crate::config::{Config, Delivery};
 use crate::exit_code::Outcome;
 
@@ -22,8 +29,20 @@ const INT: i32 = libc::SIGINT;
 const QUIT: i32 = libc::SIGQUIT;
 const KILL: i32 = libc::SIGKILL;
 const CONT: i32 = libc::SIGCONT;
-/// How many signals a run of the world may send tini-rs.
+/// How many signals a run of the world may send tini-rs. `TINI_RS_CHECK_SIGNALS=N` changes
+/// it for one run (the mutation run of tests/README.md uses 2: under half the states).
 pub const SIGNALS: u8 = 3;
+
+fn budget() -> u8 {
+    match std::env::var("TINI_RS_CHECK_SIGNALS") {
+        Ok(v) => {
+            let n = v.parse();
+            assert!(n.is_ok(), "TINI_RS_CHECK_SIGNALS={v:?}: {n:?}");
+            n.unwrap_or(SIGNALS)
+        }
+        Err(_) => SIGNALS,
+    }
+}
 /// The code of a process that exits by itself.
 const CODE: u8 = 3;
 
@@ -119,6 +138,9 @@ pub struct World {
     stops: u8,
     /// When the grace period's SIGKILL went out.
     killed_at: Option<Duration>,
+    /// A SIGTERM came while the program ran (noted with a stop delay only, where it decides
+    /// whether the next one is held).
+    termed: bool,
 }
 
 /// What the world can do next.
@@ -147,9 +169,21 @@ impl Check<'_> {
     /// `ev` to the core, its actions carried out in the world as the loop does.
     fn feed(&self, w: &mut World, ev: Event) -> Result<(), String> {
         let mut core = self.core(w.core);
+        let before = w.core.phase;
         core.handle(ev, w.now);
         let actions = core.take();
         w.core = core.st;
+        Self::cont_with_a_stop(&actions, before)?;
+        if let (Phase::Grace(_) | Phase::Killed { .. } | Phase::Done, Phase::Grace(_)) =
+            (before, w.core.phase)
+        {
+            if before != w.core.phase {
+                return Err(format!(
+                    "grace_period_starts_once: {before:?} -> {:?}",
+                    w.core.phase
+                ));
+            }
+        }
         for a in actions.iter().flatten() {
             if let Action::Send(t, sig) = *a {
                 self.deliver(w, t, sig)?;
@@ -157,6 +191,23 @@ impl Check<'_> {
         }
         if actions.contains(&Some(Action::Drain)) {
             self.drain(w)?;
+        }
+        Ok(())
+    }
+
+    /// A SIGCONT goes out only with a stop-class signal to the same target in the same step
+    /// (a stopped process is woken to act on it), and never again once the grace period has
+    /// begun (its start sent one to everyone).
+    fn cont_with_a_stop(actions: &[Option<Action>], before: Phase) -> Result<(), String> {
+        for a in actions.iter().flatten() {
+            let Action::Send(t, CONT) = *a else { continue };
+            let with_stop = actions
+                .iter()
+                .flatten()
+                .any(|b| matches!(*b, Action::Send(u, s) if u == t && stop_class(s)));
+            if !with_stop || matches!(before, Phase::Grace(_) | Phase::Killed { .. }) {
+                return Err(format!("cont_with_a_stop: {actions:?} in {before:?}"));
+            }
         }
         Ok(())
     }
@@ -245,7 +296,21 @@ impl Check<'_> {
                 }
             }
         }
-        self.feed(w, Event::Signal(signo, super::Origin::Sent))
+        let running = !self.cfg.pause && w.prog.life != Life::Reaped;
+        let delayed = self.cfg.stop_delay.filter(|_| signo == TERM && running);
+        let first = !w.termed;
+        self.feed(w, Event::Signal(signo, Origin::Sent))?;
+        if let (Some(delay), Some(sig)) = (delayed, self.cfg.rewrite.apply(signo)) {
+            let want = first.then_some((sig, w.now + delay));
+            if w.core.held != want {
+                return Err(format!(
+                    "stop_delay_holds_the_first_sigterm: held {:?}, want {want:?}",
+                    w.core.held
+                ));
+            }
+            w.termed = true;
+        }
+        Ok(())
     }
 
     fn apply(&self, w: &World, step: Step) -> Result<World, String> {
@@ -272,6 +337,12 @@ impl Check<'_> {
                     w.killed_at = Some(w.now);
                 }
                 self.feed(&mut w, Event::Deadline)?;
+                if let Some(next) = self.core(w.core).deadline().filter(|d| *d <= w.now) {
+                    return Err(format!(
+                        "deadline_moves_on: at {:?} the next is {next:?}",
+                        w.now
+                    ));
+                }
             }
         }
         self.properties(&w)?;
@@ -322,10 +393,22 @@ impl Check<'_> {
                 return Err(format!("exit_within_kill_wait: killed at {k:?}"));
             }
         }
+        let waits = self.cfg.grace_period.is_some() || self.cfg.wait_descendants;
+        if core.exit().is_some() && waits && procs.iter().flatten().any(Proc::alive) {
+            return Err("nothing_outlives_a_grace_period_or_wait".into());
+        }
         let due =
             w.core.held.is_some() || matches!(w.core.phase, Phase::Grace(_) | Phase::Killed { .. });
         if due && core.deadline().is_none() {
             return Err("deadline_while_due".into());
+        }
+        // A wake-up before the deadline (the loop never feeds one, the core must not care).
+        if core.deadline().is_some_and(|d| w.now < d) {
+            let mut early = self.core(w.core);
+            early.handle(Event::Deadline, w.now);
+            if early.st != w.core || early.take().iter().any(Option::is_some) {
+                return Err("nothing_before_the_deadline".into());
+            }
         }
         let bonus = u8::from(self.cfg.grace_period.is_some());
         for p in procs.iter().flatten().filter(|p| p.alive()) {
@@ -371,6 +454,8 @@ impl Check<'_> {
     /// Every state reachable from `start`: how many, and the deepest step; or the first
     /// broken property with the steps that lead to it.
     pub fn explore(&self, start: World) -> Result<(usize, usize), String> {
+        self.properties(&start)
+            .map_err(|e| format!("{e}\nin the start {start:?}"))?;
         let mut seen = HashSet::from([start]);
         let mut queue = VecDeque::from([(start, 0usize)]);
         let mut deepest = 0;
@@ -447,7 +532,7 @@ pub fn worlds() -> Vec<World> {
     for prog in progs {
         for other in others {
             let core = Core::new(&Config::default(), false).st;
-            let (chld, now, budget, stops, killed_at) = (false, Duration::ZERO, SIGNALS, 0, None);
+            let (chld, now, budget, stops, killed_at) = (false, Duration::ZERO, budget(), 0, None);
             v.push(World {
                 core,
                 prog,
@@ -457,6 +542,7 @@ pub fn worlds() -> Vec<World> {
                 budget,
                 stops,
                 killed_at,
+                termed: false,
             });
         }
     }
@@ -464,9 +550,16 @@ pub fn worlds() -> Vec<World> {
 }
 
 /// Explores `configs` in every world: (runs, states, deepest step), or the first failure.
-fn explore_all(configs: &[(Config, bool)]) -> Result<(usize, usize, usize), String> {
+/// Stops early (with what it did so far) once `failed` is set, and sets it on a failure.
+fn explore_all(
+    configs: &[(Config, bool)],
+    failed: &AtomicBool,
+) -> Result<(usize, usize, usize), String> {
     let (mut runs, mut states, mut deepest) = (0, 0, 0);
     for (cfg, pid1) in configs {
+        if failed.load(Ordering::Relaxed) {
+            break;
+        }
         let check = Check { cfg, pid1: *pid1 };
         // In pause mode there is no program: one world per other descendant.
         let n = if cfg.pause { 7 } else { usize::MAX };
@@ -474,9 +567,10 @@ fn explore_all(configs: &[(Config, bool)]) -> Result<(usize, usize, usize), Stri
             if cfg.pause {
                 w.prog.life = Life::Reaped;
             }
-            let (s, d) = check
-                .explore(w)
-                .map_err(|e| format!("{cfg:?} pid1={pid1}:\n{e}"))?;
+            let (s, d) = check.explore(w).map_err(|e| {
+                failed.store(true, Ordering::Relaxed);
+                format!("{cfg:?} pid1={pid1}:\n{e}")
+            })?;
             (runs, states, deepest) = (runs + 1, states + s, deepest.max(d));
         }
     }
@@ -488,10 +582,20 @@ fn explore_all(configs: &[(Config, bool)]) -> Result<(usize, usize, usize), Stri
 fn every_configuration_in_every_world_keeps_every_property() {
     let all = configs();
     let (first, second) = all.split_at(all.len() / 2);
+    let failed = AtomicBool::new(false);
+    // A panic (a broken core's overflow, say) stops the other half too.
+    let half = |part| {
+        std::panic::catch_unwind(AssertUnwindSafe(|| explore_all(part, &failed))).unwrap_or_else(
+            |_| {
+                failed.store(true, Ordering::Relaxed);
+                Err("panicked".into())
+            },
+        )
+    };
     let results = std::thread::scope(|s| {
-        let other = s.spawn(|| explore_all(second));
+        let other = s.spawn(|| half(second));
         [
-            explore_all(first),
+            half(first),
             other.join().unwrap_or_else(|_| Err("thread died".into())),
         ]
     });
@@ -662,4 +766,164 @@ fn the_machines_stop_requests_are_sigterm() {
     let mut term_rule = machine.clone();
     term_rule.rewrite.set(TERM, INT);
     assert_eq!(sent(&term_rule, libc::SIGPWR, Sent), to_group(INT));
+}
+
+/// The exhaustive check sees what is sent, not what is said: these runs pin each step's
+/// actions, log lines included, in order.
+fn steps(core: &mut Core<'_>, ev: Event, at_ms: u64) -> Vec<Action> {
+    core.handle(ev, Duration::from_millis(at_ms));
+    core.take().into_iter().flatten().collect()
+}
+
+fn passing(sig: i32) -> Action {
+    Action::Log(Level::Debug, "Passing signal:", Arg::Signal(sig))
+}
+
+fn sent(sig: i32) -> Event {
+    Event::Signal(sig, Origin::Sent)
+}
+
+const USR1: i32 = libc::SIGUSR1;
+
+/// A stop delay, then a grace period and its kill phase, as a plain process.
+#[test]
+fn a_run_through_the_stop_delay_and_the_grace_period() {
+    let cfg = Config {
+        grace_period: Some(Duration::from_secs(1)),
+        stop_delay: Some(Duration::from_millis(1500)),
+        ..Config::default()
+    };
+    let c = &mut Core::new(&cfg, false);
+    let ms = Duration::from_millis;
+    assert_eq!(
+        steps(c, sent(USR1), 0),
+        [Action::Send(Target::Group, USR1), passing(USR1)]
+    );
+    let ttin = libc::SIGTTIN;
+    let kept = Action::Log(Level::Trace, "Not forwarding", Arg::Signal(ttin));
+    assert_eq!(steps(c, sent(ttin), 0), [kept]);
+    let own_pipe = Event::Signal(libc::SIGPIPE, Origin::OwnPipe);
+    let noted = Action::Log(Level::Debug, OWN_PIPE, Arg::None);
+    assert_eq!(steps(c, own_pipe, 0), [noted]);
+    assert_eq!(steps(c, own_pipe, 0), [], "said once only");
+    let hold = "Holding SIGTERM (stop delay) for";
+    let hold = Action::Log(Level::Info, hold, Arg::Time(ms(1500)));
+    assert_eq!(steps(c, sent(TERM), 100), [hold]);
+    assert_eq!(c.deadline(), Some(ms(1600)));
+    let over = Action::Log(Level::Info, DELAY_OVER, Arg::None);
+    assert_eq!(
+        steps(c, Event::Deadline, 1600),
+        [Action::Send(Target::Group, TERM), over]
+    );
+    assert_eq!(c.deadline(), None);
+    let exited = Outcome::Exited(i32::from(CODE));
+    assert_eq!(
+        steps(c, Event::Drained(Some(exited), false), 1700),
+        [
+            Action::Log(Level::Info, "", Arg::Exit(exited)),
+            Action::Send(Target::Descendants, TERM),
+            Action::Send(Target::Descendants, CONT),
+            Action::Log(Level::Info, GRACE, Arg::Time(ms(1000))),
+        ]
+    );
+    assert_eq!(c.deadline(), Some(ms(2700)));
+    for sig in [USR1, TERM] {
+        assert_eq!(
+            steps(c, sent(sig), 1800),
+            [Action::Send(Target::Descendants, sig), passing(sig)],
+            "no SIGCONT once the grace period runs"
+        );
+    }
+    assert_eq!(
+        steps(c, Event::Deadline, 2700),
+        [
+            Action::Send(Target::Descendants, KILL),
+            Action::Log(Level::Warn, GRACE_OVER, Arg::None)
+        ]
+    );
+    assert_eq!(c.deadline(), Some(ms(2720)));
+    assert_eq!(
+        steps(c, Event::Deadline, 2720),
+        [Action::Send(Target::Descendants, KILL)]
+    );
+    assert_eq!(c.deadline(), Some(ms(2740)));
+    assert_eq!(c.exit(), None);
+    let remain = Action::Log(Level::Warn, REMAIN, Arg::None);
+    assert_eq!(steps(c, Event::Deadline, 4700), [remain]);
+    assert_eq!(c.exit(), Some(CODE));
+}
+
+/// A second SIGTERM ends the stop delay; `--wait-descendants` then owes the rest the stop
+/// request the program alone got (`-c`), and passes signals on, a stop request with SIGCONT.
+#[test]
+fn a_run_through_the_stop_delay_and_the_wait_for_descendants() {
+    let cfg = Config {
+        delivery: Delivery::Child,
+        stop_delay: Some(Duration::from_millis(1500)),
+        wait_descendants: true,
+        ..Config::default()
+    };
+    let c = &mut Core::new(&cfg, true);
+    assert_eq!(steps(c, sent(TERM), 0).len(), 1);
+    let second = Action::Log(Level::Info, SECOND_TERM, Arg::None);
+    assert_eq!(
+        steps(c, sent(TERM), 10),
+        [Action::Send(Target::Program, TERM), second]
+    );
+    let killed = Outcome::Signaled(TERM);
+    assert_eq!(
+        steps(c, Event::Drained(Some(killed), false), 20),
+        [
+            Action::Log(Level::Info, "", Arg::Exit(killed)),
+            Action::Send(Target::Descendants, TERM),
+            Action::Send(Target::Descendants, CONT),
+            Action::Log(Level::Info, WAITING, Arg::None),
+        ]
+    );
+    assert_eq!(
+        steps(c, sent(USR1), 30),
+        [Action::Send(Target::Descendants, USR1), passing(USR1)]
+    );
+    assert_eq!(
+        steps(c, sent(INT), 40),
+        [
+            Action::Send(Target::Descendants, INT),
+            Action::Send(Target::Descendants, CONT),
+            passing(INT)
+        ]
+    );
+    assert_eq!(c.exit(), None);
+    assert_eq!(steps(c, Event::Drained(None, true), 50), []);
+    assert_eq!(c.exit(), Some(128 + 15));
+}
+
+/// Pause mode: a signal reaches the descendants only with `-a`; a stop request ends it.
+/// A rule that drops a signal says so.
+#[test]
+fn pause_mode_and_a_dropped_signal() {
+    for (delivery, sends) in [
+        (Delivery::Group, &[][..]),
+        (Delivery::Child, &[]),
+        (Delivery::All, &[Action::Send(Target::Descendants, USR1)]),
+    ] {
+        let cfg = Config {
+            delivery,
+            pause: true,
+            ..Config::default()
+        };
+        let c = &mut Core::new(&cfg, true);
+        assert_eq!(steps(c, sent(USR1), 0), sends, "{delivery:?}");
+        let stopping = "Pause mode: stopping on";
+        let stopping = Action::Log(Level::Info, stopping, Arg::Signal(INT));
+        assert_eq!(steps(c, sent(INT), 0), [stopping, Action::Drain]);
+        assert_eq!(c.exit(), None);
+        assert_eq!(steps(c, Event::Drained(None, true), 0), []);
+        assert_eq!(c.exit(), Some(0));
+    }
+    let mut cfg = Config::default();
+    cfg.rewrite.set(USR1, 0);
+    let c = &mut Core::new(&cfg, false);
+    let dropped = "Dropping (rewrite rule)";
+    let dropped = Action::Log(Level::Debug, dropped, Arg::Signal(USR1));
+    assert_eq!(steps(c, sent(USR1), 0), [dropped]);
 }
