@@ -101,6 +101,8 @@ mod tests {
     #[test]
     fn catatonits_command_line() {
         assert_eq!(cfg(&["prog", "-g"]).delivery, Delivery::Child);
+        let plain = cfg(&["prog"]);
+        assert!(plain.catatonit && plain.verbosity == DEFAULT_VERBOSITY);
         assert_eq!(cfg(&["prog", "-g"]).program.len(), 2);
         assert_eq!(cfg(&["-g", "prog"]).delivery, Delivery::Group);
         assert_eq!(

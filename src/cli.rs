@@ -484,6 +484,22 @@ mod tests {
     }
 
     #[test]
+    fn machine_settings_by_option_or_variable() {
+        assert!(!cfg(&["--", "x"], &[]).no_machine);
+        assert!(cfg(&["--no-machine", "--", "x"], &[]).no_machine);
+        assert!(cfg(&["--", "x"], &[("TINI_NO_MACHINE", "")]).no_machine);
+        let host = |args: &[&str], env: &[(&str, &str)]| cfg(args, env).hostname;
+        assert_eq!(host(&["--", "x"], &[]), None);
+        assert_eq!(host(&["--hostname", "a", "--", "x"], &[]), Some("a".into()));
+        assert_eq!(
+            host(&["--", "x"], &[("TINI_HOSTNAME", "b")]),
+            Some("b".into())
+        );
+        let both = [("TINI_HOSTNAME", "b")];
+        assert_eq!(host(&["--hostname", "a", "x"], &both), Some("a".into()));
+    }
+
+    #[test]
     fn parsing_stops_at_first_non_option() {
         // tini on glibc permutes and would take -l as its own; POSIX parsing runs `ls -l`.
         assert_eq!(cfg(&["ls", "-l"], &[]).program, prog(&["ls", "-l"]));

@@ -376,6 +376,22 @@ mod tests {
     }
 
     #[test]
+    fn machine_ends() {
+        assert_eq!(MachineEnd::parse("poweroff"), Ok(MachineEnd::PowerOff));
+        assert_eq!(MachineEnd::parse("restart"), Ok(MachineEnd::Restart));
+        assert_eq!(MachineEnd::parse("halt"), Ok(MachineEnd::Halt));
+        for bad in ["off", "Halt", ""] {
+            let e = MachineEnd::parse(bad).map_err(|e| e.0);
+            assert_eq!(
+                e,
+                Err(format!(
+                    "invalid machine end '{bad}' (use poweroff, restart or halt)"
+                ))
+            );
+        }
+    }
+
+    #[test]
     fn a_rewrite_is_empty_until_a_rule_is_set() {
         let mut r = Config::default().rewrite;
         assert!(r.is_empty());
