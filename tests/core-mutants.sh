@@ -35,7 +35,7 @@ check() {
     return
   fi
   # What failed: the exhaustive check's property, then the README table's rows.
-  props='exit_with_program_status|nothing_to_collected_program|kill_all_only_as_pid1|stop_reaches_once|kill_at_grace_deadline|exit_within_kill_wait|nothing_survives_the_kill_phase|deadline_while_due|always_exits'
+  props='exit_with_program_status|nothing_to_collected_program|kill_all_only_as_pid1|stop_reaches_once|kill_at_grace_deadline|exit_within_kill_wait|nothing_survives_the_kill_phase|deadline_while_due|always_exits|nothing_outlives_a_grace_period_or_wait|stop_delay_holds_the_first_sigterm|deadline_moves_on|nothing_before_the_deadline|cont_with_a_stop|grace_period_starts_once'
   prop=$( (grep -oE "($props)[^\"]{0,50}" "$log" | head -n 1
     grep -oE '^\| `[^|]*` \|' "$log" | tr -d '|' | paste -sd ',' - | sed 's/^./README table rows:&/') |
     paste -sd ';' - | sed 's/;$//')
