@@ -235,11 +235,12 @@ fn fit(line: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     if line.len() <= MAX_LINE {
         return line.into();
     }
-    let mut end = MAX_LINE - 1;
-    // A UTF-8 continuation byte is 0b10xx_xxxx: back off to the start of its character.
-    while end > 0 && line.get(end).is_some_and(|b| b & 0xC0 == 0x80) {
-        end -= 1;
-    }
+    // A UTF-8 continuation byte is 0b10xx_xxxx: back off to the start of its character (a
+    // bounded search: no loop of PID 1 can run on).
+    let end = (1..MAX_LINE)
+        .rev()
+        .find(|&i| line.get(i).is_none_or(|b| b & 0xC0 != 0x80))
+        .unwrap_or(0);
     let mut cut = line.get(..end).unwrap_or_default().to_vec();
     cut.push(b'\n');
     cut.into()

@@ -346,6 +346,34 @@ fn log_lines_reach_a_pipe_of_another_user() {
     }
 }
 
+/// Through a pipe of another user's, lines keep coming as long as the reader keeps up:
+/// tini-rs forgets the spliced lines it has seen read (at most four may be unread at a
+/// time). tini-rs's stderr is the stdout pipe the test reads; each forwarded SIGUSR1's line
+/// is waited for before the next signal.
+#[test]
+fn spliced_lines_keep_coming_while_the_reader_reads() {
+    let program = "trap '' USR1; echo ready; while :; do sleep 0.05; done";
+    for mode in MODES {
+        let argv = [
+            &AS_NOBODY[..],
+            &["sh", "-c", "exec \"$@\" 2>&1", "sh", bin(), "-vv", "--"],
+            &["sh", "-c", program],
+        ]
+        .concat();
+        let mut p = Proc::spawn(in_mode(mode, &argv));
+        p.wait_prefix("ready");
+        let t = p.tini(mode);
+        for round in 0..8 {
+            kill(t, libc::SIGUSR1);
+            let line = p.wait_line(|l| l.contains("Passing signal") && l.contains("USR1"));
+            assert!(line.contains("tini-rs"), "{mode:?} round {round}: {line}");
+        }
+        kill(t, libc::SIGTERM);
+        let out = p.finish();
+        assert_eq!(out.code(), 128 + 15, "{mode:?}\n{out}");
+    }
+}
+
 /// `cmd` (run as nobody by `AS_NOBODY`) in a new session whose controlling terminal and
 /// stdio are a pty that root owns (mode 620, as a `docker run -t` terminal is to a container
 /// whose user is not root): its status and what the terminal showed.
