@@ -18,8 +18,8 @@ use std::time::Duration;
 use log::Level;
 
 use super::{
-    AFTER_KILL, Action, Arg, Core, DELAY_OVER, Event, GRACE, GRACE_OVER, OWN_PIPE, Origin, Phase,
-    REMAIN, SECOND_TERM, State, Target, WAITING,
+    AFTER_KILL, Action, Arg, Core, DELAY_OVER, Event, GRACE, GRACE_OVER, OWED, OWN_PIPE, Origin,
+    Phase, REMAIN, SECOND_TERM, State, Target, WAITING,
 };
 use crate::config::{Config, Delivery};
 use crate::exit_code::Outcome;
@@ -810,7 +810,7 @@ fn a_run_through_the_stop_delay_and_the_grace_period() {
     let hold = Action::Log(Level::Info, hold, Arg::Time(ms(1500)));
     assert_eq!(steps(c, sent(TERM), 100), [hold]);
     assert_eq!(c.deadline(), Some(ms(1600)));
-    let over = Action::Log(Level::Info, DELAY_OVER, Arg::None);
+    let over = Action::Log(Level::Info, DELAY_OVER, Arg::Signal(TERM));
     assert_eq!(
         steps(c, Event::Deadline, 1600),
         [Action::Send(Target::Group, TERM), over]
@@ -877,6 +877,7 @@ fn a_run_through_the_stop_delay_and_the_wait_for_descendants() {
             Action::Log(Level::Info, "", Arg::Exit(killed)),
             Action::Send(Target::Descendants, TERM),
             Action::Send(Target::Descendants, CONT),
+            Action::Log(Level::Debug, OWED, Arg::Signal(TERM)),
             Action::Log(Level::Info, WAITING, Arg::None),
         ]
     );

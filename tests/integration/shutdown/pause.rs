@@ -196,7 +196,7 @@ fn pause_waiting_for_descendants_passes_its_stop_request_on() {
     ] {
         let dir = ScratchDir::new("pause-wait");
         let (up, term) = (dir.file("up"), dir.file("term"));
-        let p = Proc::spawn(tini(Mode::Pid1, &[opts, &["--pause"]].concat()));
+        let mut p = Proc::spawn(tini(Mode::Pid1, &[opts, &["--pause"]].concat()));
         let t = p.tini(Mode::Pid1);
         wait_sigtimedwait(t);
         let daemon = format!(
