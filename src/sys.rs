@@ -11,10 +11,16 @@ use std::time::Duration;
 
 use nix::errno::Errno;
 
-/// Highest signal number on Linux (the last real-time signal).
+/// Highest signal number of this architecture's Linux (the last real-time signal): 64, but
+/// 127 on MIPS, whose kernel has 128 signals.
+#[cfg(not(any(target_arch = "mips", target_arch = "mips64")))]
 pub const MAX_SIGNAL: i32 = 64;
+/// Highest signal number of this architecture's Linux (the last real-time signal): 64, but
+/// 127 on MIPS, whose kernel has 128 signals.
+#[cfg(any(target_arch = "mips", target_arch = "mips64"))]
+pub const MAX_SIGNAL: i32 = 127;
 
-/// A set of signal numbers, any of 1..=64 (standard and real-time).
+/// A set of signal numbers, any of `1..=MAX_SIGNAL` (standard and real-time).
 #[derive(Clone, Copy)]
 pub struct SignalSet(libc::sigset_t);
 
