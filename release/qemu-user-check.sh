@@ -54,6 +54,11 @@ export CARGO_TARGET_DIR=$ROOT/target/qemu-user
 export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
 export RUSTC=/usr/bin/rustc CARGO=/usr/bin/cargo
 
+# The exhaustive check of the supervisor's state machine is pure code (no system call, no
+# architecture's type in its state) and runs in cargo test on the build machine; emulated it
+# it would take many times its 45 s on the build machine, for each architecture.
+NATIVE_ONLY=state::check::
+
 RESULTS=()
 NFAIL=0
 for arch in "${ARCHS[@]}"; do
@@ -71,7 +76,8 @@ for arch in "${ARCHS[@]}"; do
   log=$CARGO_TARGET_DIR/test-$arch.log
   mkdir -p "$CARGO_TARGET_DIR"
   rc=0
-  env "${vars[@]}" /usr/bin/cargo test --locked --lib --target "$triple" "${build_std[@]}" 2>&1 | tee "$log" || rc=$?
+  env "${vars[@]}" /usr/bin/cargo test --locked --lib --target "$triple" "${build_std[@]}" \
+    -- --skip "$NATIVE_ONLY" 2>&1 | tee "$log" || rc=$?
   summary=$(grep -E '^test result:' "$log" | tail -n1 || true)
   if [ "$rc" -ne 0 ] || [ -z "$summary" ]; then
     RESULTS+=("FAIL  $arch: unit tests under $qemu (exit $rc) ${summary}")
