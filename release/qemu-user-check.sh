@@ -6,10 +6,9 @@
 # line, a program's exit code passed through).
 #
 # By default it checks the four architectures whose standard library the release compiles
-# itself (armel, mips64el, riscv64, s390x). For riscv64 this is the only run of its binary:
-# release/boot-check.sh cannot boot it (Debian 12 has no riscv64 kernel). qemu-user emulates
-# a process, not a kernel (no child subreaper, some real-time signals missing), so the
-# behaviour as PID 1 is release/boot-check.sh's to prove.
+# itself (armel, mips64el, riscv64, s390x). qemu-user emulates a process, not a kernel (no
+# child subreaper, some real-time signals missing), so the behaviour as PID 1 is
+# release/boot-check.sh's to prove.
 #
 # Usage: release/qemu-user-check.sh [--dist DIR] [ARCH...]   (after release/build.sh)
 # As root it installs what is missing (qemu-user-static, the build packages of build.sh).
