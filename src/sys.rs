@@ -404,8 +404,13 @@ pub fn pipe_pending(fd: std::os::fd::BorrowedFd<'_>) -> Result<usize, Errno> {
 // The calls of a VM's init (`machine`).
 
 /// The inode number of `path` (`stat`), e.g. of `/proc/self/ns/pid`.
+/// std's stat is the large-file one on every target: nix's `st_ino` is 32 bits on 32-bit glibc
+/// targets (armel, armhf, i386) with the libc crate this build pins.
 pub fn inode(path: &str) -> Result<u64, Errno> {
-    nix::sys::stat::stat(path).map(|st| st.st_ino)
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path)
+        .map(|m| m.ino())
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
 }
 
 /// `mount(source, target, fstype, flags, data)`.
