@@ -211,7 +211,10 @@ other_apt() { # apt-get|apt-cache ARG... with the apt state of the riscv64 packa
   shift
   "$tool" -o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null \
     -o Dir::State::Lists="$dir/lists" -o Dir::State::Status="$dir/status" -o Dir::Cache="$dir/cache" \
-    -o APT::Architecture=riscv64 -o APT::Architectures=riscv64 "$@"
+    -o APT::Architecture=riscv64 -o APT::Architectures=riscv64 \
+    -o Acquire::Languages=none -o Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false \
+    -o Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled=false \
+    -o Acquire::IndexTargets::deb::DEP-11-icons-small::DefaultEnabled=false "$@"
 }
 other_apt_update() {
   local dir=$CACHE/apt-riscv64 mirror
@@ -303,7 +306,8 @@ kernel_of() { # ARCH -> path of the kernel image
 }
 
 busybox_of() { # ARCH -> path of a static busybox for ARCH
-  local arch=$1 deb dir=$CACHE/$arch/busybox
+  local arch=$1 deb dir
+  dir=$CACHE/$arch/busybox
   if ! [ -x "$dir/bin/busybox" ]; then
     deb=$(download busybox-static "$arch")
     rm -rf "$dir" "$dir.x"
