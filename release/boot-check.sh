@@ -7,6 +7,10 @@
 # kernel command line's TINI_NO_MACHINE=1 keeps tini-rs from acting as the machine's init
 # (release/vm-check.sh proves that part), so it exits as in a container.
 #
+# armel's binary boots on armhf's kernel (it runs ARMv5 binaries; Debian has no armel kernel
+# for QEMU's virt machine), mips64el's on Debian's kernel for QEMU's Malta board, riscv64's on
+# Debian 13's kernel (Debian 12 has no riscv64; see release/common.sh) on QEMU's virt machine.
+#
 # Usage: release/boot-check.sh [--dist DIR] [ARCH...]   (default: dist/, all architectures)
 # Kernels and busybox packages are fetched with apt-get download and unpacked with
 # dpkg-deb -x (busybox-static:ARCH is never installed: it would replace the host's);

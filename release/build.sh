@@ -2,17 +2,21 @@
 # The release command: builds, from a clean checkout, everything a release publishes into
 # dist/ (or --out DIR):
 #   tini-rs-ARCH               static, stripped, non-PIE binaries for the Debian
-#                              architectures amd64 arm64 armhf i386 ppc64el, each with its
-#                              Rust dependency list in a .dep-v0 section (cargo auditable)
+#                              architectures amd64 arm64 armel armhf i386 mips64el ppc64el
+#                              riscv64 s390x, each with its Rust dependency list in a
+#                              .dep-v0 section (cargo auditable)
 #   tini-rs_VERSION_ARCH.deb   installs /usr/bin/tini-rs, its man page and licence
 #   oci/                       an OCI image layout: one FROM-scratch image per architecture
 #                              holding only /tini-rs, gathered in an image index tagged VERSION
 #   tini-rs-VERSION-oci.tar    the same layout as one archive (skopeo's oci-archive:)
 #   SHA256SUMS                 over the binaries, the .debs and the OCI archive
 #
-# All five binaries are built with Debian's own Rust (/usr/bin/cargo, /usr/bin/rustc) and
-# Debian's cross compilers, so one compiler made every file. Output is reproducible: the same
-# commit gives byte-identical files in any directory (release/check-reproducible.sh).
+# All nine binaries are built with Debian's own Rust 1.96 (/usr/bin/cargo, /usr/bin/rustc)
+# and Debian's cross compilers, so one compiler made every file; for armel, mips64el, riscv64
+# and s390x, where Debian has no standard library for that compiler, it first compiles the
+# library's source (rust-web-src; see builds_std in release/common.sh). Output is
+# reproducible: the same commit gives byte-identical files in any directory
+# (release/check-reproducible.sh).
 #
 # Usage: release/build.sh [--out DIR] [--arch amd64,arm64,...]
 # As root it installs what is missing (Debian packages, foreign architectures, cargo-auditable);
@@ -57,6 +61,13 @@ SOURCE_DATE_EPOCH=$(git log -1 --format=%ct HEAD)
 export SOURCE_DATE_EPOCH
 
 ensure_build_deps "${ARCHS[@]}"
+for a in "${ARCHS[@]}"; do
+  builds_std "$a" || continue
+  # The standard library compiled from source must be the compiler's own.
+  v=$(dpkg-query -W -f='${Version}\n' rustc-web rust-web-src | sort -u | wc -l)
+  [ "$v" -eq 1 ] || die "rust-web-src and rustc-web differ in version: $(dpkg-query -W rustc-web rust-web-src | tr '\n\t' '; ')"
+  break
+done
 
 step "tini-rs $VERSION ($(git rev-parse --short=7 HEAD)) for ${ARCHS[*]} into $OUT"
 rm -rf "$OUT"
@@ -72,12 +83,15 @@ CARGO_HOME_DIR=${CARGO_HOME:-$HOME/.cargo}
 for arch in "${ARCHS[@]}"; do
   triple=$(triple_of "$arch")
   t=$(tr 'a-z-' 'A-Z_' <<<"$triple")
-  step "$arch: /usr/bin/cargo auditable build --release --target $triple"
-  # Static glibc, and a plain static executable rather than static-pie (as Debian's
-  # tini-static): the same flags .cargo/config.toml gives the default x86_64 build.
-  env "CARGO_TARGET_${t}_LINKER=$(gcc_of "$arch")" \
-    "CARGO_TARGET_${t}_RUSTFLAGS=-C target-feature=+crt-static -C relocation-model=static --remap-path-prefix=$CARGO_HOME_DIR=/cargo" \
-    /usr/bin/cargo auditable build --release --locked --target "$triple"
+  # Debian's standard library for the target, or (armel, mips64el, riscv64, s390x: Debian 12
+  # has none for Rust 1.96) the same library compiled from rust-web-src: see builds_std in
+  # release/common.sh for why the unstable -Zbuild-std is used there and nowhere else.
+  vars=("CARGO_TARGET_${t}_LINKER=$(gcc_of "$arch")"
+    "CARGO_TARGET_${t}_RUSTFLAGS=$(rustflags_of "$arch") --remap-path-prefix=$CARGO_HOME_DIR=/cargo")
+  build_std=()
+  if builds_std "$arch"; then vars+=(RUSTC_BOOTSTRAP=1); build_std=(-Zbuild-std=std,panic_abort); fi
+  step "$arch: /usr/bin/cargo auditable build --release --target $triple ${build_std[*]}"
+  env "${vars[@]}" /usr/bin/cargo auditable build --release --locked --target "$triple" "${build_std[@]}"
   bin=$CARGO_TARGET_DIR/$triple/release/tini-rs
   check_static "$bin" "$arch"
   install -m 0755 "$bin" "$OUT/tini-rs-$arch"

@@ -10,7 +10,8 @@ reproducible.
 
 Usage: oci.py --version V --revision SHA --epoch SECONDS --layout DIR [--archive FILE]
               ARCH=BINARY...
-ARCH is a Debian architecture name (amd64, arm64, armhf, i386, ppc64el).
+ARCH is a Debian architecture name (amd64, arm64, armel, armhf, i386, mips64el, ppc64el,
+riscv64, s390x).
 """
 
 import argparse
@@ -28,9 +29,13 @@ import time
 PLATFORMS = {
     "amd64": ("amd64", None),
     "arm64": ("arm64", "v8"),
+    "armel": ("arm", "v5"),
     "armhf": ("arm", "v7"),
     "i386": ("386", None),
+    "mips64el": ("mips64le", None),
     "ppc64el": ("ppc64le", None),
+    "riscv64": ("riscv64", None),
+    "s390x": ("s390x", None),
 }
 
 INDEX = "application/vnd.oci.image.index.v1+json"

@@ -27,6 +27,9 @@ poll() {
     [ $n -lt 600 ] || return 1
     sleep 0.05
   done
+  # Not the loop's status, which is the last sleep's: a signal forwarded to the program's
+  # group can kill that sleep just as "$@" comes true.
+  return 0
 }
 
 echo; echo "CHECK INFO: $(uname -m), kernel $(uname -r), $(/tini-rs --version)"

@@ -29,6 +29,9 @@ poll() {
     [ $n -lt 1200 ] || return 1
     sleep 0.05
   done
+  # Not the loop's status, which is the last sleep's: a signal forwarded to the program's
+  # group can kill that sleep just as "$@" comes true.
+  return 0
 }
 # Loads the modules listed in /modules/order (dependencies first).
 load_modules() {

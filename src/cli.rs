@@ -534,10 +534,8 @@ mod tests {
             cfg(&["-p", "kill", "x"], &[]).parent_death_signal,
             Some(libc::SIGKILL)
         );
-        assert_eq!(
-            cfg(&["-p", "10", "x"], &[]).parent_death_signal,
-            Some(libc::SIGUSR1)
-        );
+        // A number is that signal on every architecture: 10 is SIGUSR1 on most, SIGBUS on MIPS.
+        assert_eq!(cfg(&["-p", "10", "x"], &[]).parent_death_signal, Some(10));
         assert_eq!(cfg(&["-g", "x"], &[]).delivery, Delivery::Group);
         assert_eq!(cfg(&["-c", "x"], &[]).delivery, Delivery::Child);
         assert_eq!(cfg(&["--child-only", "x"], &[]).delivery, Delivery::Child);
@@ -618,7 +616,7 @@ mod tests {
         );
         assert!(c.remap.contains(143) && c.remap.contains(130) && !c.remap.contains(1));
         assert_eq!(c.rewrite.apply(libc::SIGTERM), Some(libc::SIGQUIT));
-        assert_eq!(c.rewrite.apply(signals::rt_min() + 1), Some(libc::SIGUSR1));
+        assert_eq!(c.rewrite.apply(signals::rt_min() + 1), Some(10));
         // Options come after the variable, so a later rule for the same signal wins.
         let c = cfg(&["-r", "TERM:INT", "x"], &[("TINI_REWRITE", "TERM:QUIT")]);
         assert_eq!(c.rewrite.apply(libc::SIGTERM), Some(libc::SIGINT));

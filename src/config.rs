@@ -169,7 +169,7 @@ pub fn atoi_verbosity(text: &str) -> u8 {
 /// any case, numbers and real-time signals. Only glibc's reserved numbers are refused.
 pub fn parse_parent_death_signal(text: &str) -> Result<i32, UsageError> {
     signals::parse(text)
-        .filter(|s| !(*s > libc::SIGSYS && *s < signals::rt_min()))
+        .filter(|s| !signals::is_reserved(*s))
         .ok_or_else(|| UsageError(format!("invalid parent death signal '{text}'")))
 }
 
@@ -264,7 +264,7 @@ pub fn parse_rule(text: &str) -> Result<(i32, i32), UsageError> {
     }
     let to_sig =
         signals::parse(to).ok_or_else(|| bad(&format!("'{to}' is not a signal (or 'drop')")))?;
-    if to_sig > libc::SIGSYS && to_sig < signals::rt_min() {
+    if signals::is_reserved(to_sig) {
         return Err(bad(&format!(
             "signal {to_sig} is reserved by the C library"
         )));

@@ -404,6 +404,22 @@ mod tests {
     }
 
     #[test]
+    fn the_pid_namespace_inode_is_the_one_proc_names() {
+        // The link reads "pid:[INODE]"; stat gives the same number on every target (also on
+        // 32-bit ones, whose libc stat has a 32-bit st_ino).
+        let link = std::fs::read_link(PID_NS).map(|l| l.to_string_lossy().into_owned());
+        let named = link.ok().and_then(|l| {
+            l.strip_prefix("pid:[")?
+                .strip_suffix(']')?
+                .parse::<u64>()
+                .ok()
+        });
+        assert!(named.is_some(), "no inode in the link {PID_NS}");
+        assert_eq!(sys::inode(PID_NS).ok(), named);
+        assert_eq!(sys::inode("/nonexistent/x"), Err(nix::errno::Errno::ENOENT));
+    }
+
+    #[test]
     fn a_process_that_is_not_pid_1_is_no_machines_init() {
         // Whatever the namespace: only PID 1 is looked at, and /proc is not touched.
         assert!(!detect(false, 2));

@@ -7,12 +7,55 @@
 use crate::state::Origin;
 use crate::sys::{self, MAX_SIGNAL, SignalSet};
 
-/// The standard signal names by number (index = number); real-time ones are computed.
-const NAMES: [&str; 32] = [
-    "", "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
-    "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
-    "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+/// The standard signals' names with this architecture's numbers: MIPS numbers them
+/// differently from the rest of Linux (SIGUSR1 is 16 there, SIGCHLD 18) and has SIGEMT where
+/// the others have SIGSTKFLT. Real-time signals' names are computed.
+const NAMES: [(&str, i32); 31] = [
+    ("HUP", libc::SIGHUP),
+    ("INT", libc::SIGINT),
+    ("QUIT", libc::SIGQUIT),
+    ("ILL", libc::SIGILL),
+    ("TRAP", libc::SIGTRAP),
+    ("ABRT", libc::SIGABRT),
+    ("BUS", libc::SIGBUS),
+    ("FPE", libc::SIGFPE),
+    ("KILL", libc::SIGKILL),
+    ("USR1", libc::SIGUSR1),
+    ("SEGV", libc::SIGSEGV),
+    ("USR2", libc::SIGUSR2),
+    ("PIPE", libc::SIGPIPE),
+    ("ALRM", libc::SIGALRM),
+    ("TERM", libc::SIGTERM),
+    STKFLT_OR_EMT,
+    ("CHLD", libc::SIGCHLD),
+    ("CONT", libc::SIGCONT),
+    ("STOP", libc::SIGSTOP),
+    ("TSTP", libc::SIGTSTP),
+    ("TTIN", libc::SIGTTIN),
+    ("TTOU", libc::SIGTTOU),
+    ("URG", libc::SIGURG),
+    ("XCPU", libc::SIGXCPU),
+    ("XFSZ", libc::SIGXFSZ),
+    ("VTALRM", libc::SIGVTALRM),
+    ("PROF", libc::SIGPROF),
+    ("WINCH", libc::SIGWINCH),
+    ("IO", libc::SIGIO),
+    ("PWR", libc::SIGPWR),
+    ("SYS", libc::SIGSYS),
 ];
+#[cfg(not(any(target_arch = "mips", target_arch = "mips64")))]
+const STKFLT_OR_EMT: (&str, i32) = ("STKFLT", libc::SIGSTKFLT);
+#[cfg(any(target_arch = "mips", target_arch = "mips64"))]
+const STKFLT_OR_EMT: (&str, i32) = ("EMT", libc::SIGEMT);
+
+/// The standard signals are 1..=31 on every Linux architecture (the last is SIGSYS on most,
+/// SIGXFSZ on MIPS); from 32 up to [`rt_min`] the numbers are glibc's own.
+const LAST_STANDARD: i32 = 31;
+
+/// Whether `sig` is one of the numbers glibc keeps for itself (32 and 33).
+pub fn is_reserved(sig: i32) -> bool {
+    sig > LAST_STANDARD && sig < rt_min()
+}
 
 /// Faults raised by the CPU or by `abort`: left at their default action, never forwarded.
 pub const FAULTS: [i32; 7] = [
@@ -38,10 +81,8 @@ pub fn rt_max() -> i32 {
 /// `SIGTERM`, `SIGRTMIN+3`, `SIGRTMAX`, or `SIG42` for numbers with no name.
 pub fn name(sig: i32) -> String {
     let (min, max) = (rt_min(), rt_max());
-    if let Some(n) = usize::try_from(sig).ok().and_then(|i| NAMES.get(i)) {
-        if !n.is_empty() {
-            return format!("SIG{n}");
-        }
+    if let Some((n, _)) = NAMES.iter().find(|(_, s)| *s == sig) {
+        return format!("SIG{n}");
     }
     if sig == min {
         "SIGRTMIN".to_string()
@@ -55,7 +96,7 @@ pub fn name(sig: i32) -> String {
 }
 
 /// Parses a signal: `TERM`, `SIGTERM`, `term`, `15`, `RTMIN+2`, `SIGRTMAX-1`.
-/// Returns `None` for anything that is not a signal number of this system (1..=64).
+/// Returns `None` for anything that is not a signal number of this system (`1..=MAX_SIGNAL`).
 pub fn parse(text: &str) -> Option<i32> {
     let t = text.trim();
     if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
@@ -66,8 +107,8 @@ pub fn parse(text: &str) -> Option<i32> {
     }
     let upper = t.to_ascii_uppercase();
     let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
-    if let Some(i) = NAMES.iter().position(|n| !n.is_empty() && *n == bare) {
-        return i32::try_from(i).ok();
+    if let Some((_, sig)) = NAMES.iter().find(|(n, _)| *n == bare) {
+        return Some(*sig);
     }
     // Common aliases.
     match bare {
@@ -108,7 +149,7 @@ pub fn is_blocked(sig: i32) -> bool {
         && sig != libc::SIGKILL
         && sig != libc::SIGSTOP
         && !FAULTS.contains(&sig)
-        && !(sig > libc::SIGSYS && sig < rt_min())
+        && !is_reserved(sig)
 }
 
 /// Blocked but never passed on: SIGCHLD drives reaping, and SIGTTIN/SIGTTOU are about
@@ -155,7 +196,7 @@ mod tests {
     fn names_round_trip_for_every_signal() {
         for sig in 1..=MAX_SIGNAL {
             let n = name(sig);
-            if sig > libc::SIGSYS && sig < rt_min() {
+            if is_reserved(sig) {
                 assert_eq!(n, format!("SIG{sig}"));
                 continue;
             }
@@ -182,7 +223,6 @@ mod tests {
         for bad in [
             "",
             "0",
-            "65",
             "-1",
             "SIGNOPE",
             "TERMX",
@@ -198,6 +238,7 @@ mod tests {
         ] {
             assert_eq!(parse(bad), None, "{bad:?}");
         }
+        assert_eq!(parse(&(MAX_SIGNAL + 1).to_string()), None);
     }
 
     #[test]
@@ -205,17 +246,36 @@ mod tests {
         for sig in FAULTS {
             assert!(!is_blocked(sig), "{}", name(sig));
         }
-        for sig in [libc::SIGKILL, libc::SIGSTOP, 32, 33, 0, 65] {
+        for sig in [libc::SIGKILL, libc::SIGSTOP, 32, 33, 0, MAX_SIGNAL + 1] {
             assert!(!is_blocked(sig), "{sig}");
         }
         for sig in [libc::SIGCHLD, libc::SIGTTIN, libc::SIGTTOU] {
             assert!(is_blocked(sig) && !is_forwardable(sig), "{}", name(sig));
         }
         let forwarded: Vec<i32> = (1..=MAX_SIGNAL).filter(|s| is_forwardable(*s)).collect();
-        let standard = [
-            1, 2, 3, 10, 12, 13, 14, 15, 16, 18, 20, 23, 24, 25, 26, 27, 28, 29, 30,
+        // By name: the numbers differ on MIPS.
+        let mut want = vec![
+            libc::SIGHUP,
+            libc::SIGINT,
+            libc::SIGQUIT,
+            libc::SIGUSR1,
+            libc::SIGUSR2,
+            libc::SIGPIPE,
+            libc::SIGALRM,
+            libc::SIGTERM,
+            STKFLT_OR_EMT.1,
+            libc::SIGCONT,
+            libc::SIGTSTP,
+            libc::SIGURG,
+            libc::SIGXCPU,
+            libc::SIGXFSZ,
+            libc::SIGVTALRM,
+            libc::SIGPROF,
+            libc::SIGWINCH,
+            libc::SIGIO,
+            libc::SIGPWR,
         ];
-        let mut want: Vec<i32> = standard.to_vec();
+        want.sort_unstable();
         want.extend(rt_min()..=rt_max());
         assert_eq!(forwarded, want);
         // As catatonit: SIGTSTP is kept too, nothing else changes.

@@ -11,10 +11,16 @@ use std::time::Duration;
 
 use nix::errno::Errno;
 
-/// Highest signal number on Linux (the last real-time signal).
+/// Highest signal number of this architecture's Linux (the last real-time signal): 64, but
+/// 127 on MIPS, whose kernel has 128 signals.
+#[cfg(not(any(target_arch = "mips", target_arch = "mips64")))]
 pub const MAX_SIGNAL: i32 = 64;
+/// Highest signal number of this architecture's Linux (the last real-time signal): 64, but
+/// 127 on MIPS, whose kernel has 128 signals.
+#[cfg(any(target_arch = "mips", target_arch = "mips64"))]
+pub const MAX_SIGNAL: i32 = 127;
 
-/// A set of signal numbers, any of 1..=64 (standard and real-time).
+/// A set of signal numbers, any of `1..=MAX_SIGNAL` (standard and real-time).
 #[derive(Clone, Copy)]
 pub struct SignalSet(libc::sigset_t);
 
@@ -398,10 +404,13 @@ pub fn pipe_pending(fd: std::os::fd::BorrowedFd<'_>) -> Result<usize, Errno> {
 // The calls of a VM's init (`machine`).
 
 /// The inode number of `path` (`stat`), e.g. of `/proc/self/ns/pid`.
-// st_ino is 32 bits on some 32-bit targets (armhf, i386) and 64 elsewhere.
-#[allow(clippy::useless_conversion)]
+/// std's stat is the large-file one on every target: nix's `st_ino` is 32 bits on 32-bit glibc
+/// targets (armel, armhf, i386) with the libc crate this build pins.
 pub fn inode(path: &str) -> Result<u64, Errno> {
-    nix::sys::stat::stat(path).map(|st| u64::from(st.st_ino))
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path)
+        .map(|m| m.ino())
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
 }
 
 /// `mount(source, target, fstype, flags, data)`.
