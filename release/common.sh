@@ -361,3 +361,24 @@ qemu_command() { # ARCH KERNEL INITRD CMDLINE -> fills QEMU=()
     -kernel "$2" -initrd "$3"
     -append "console=$console panic=-1 quiet $4")
 }
+
+# The command line of the check scripts, `[--dist DIR] [ARCH...]`: sets DIST (default dist/)
+# and ARCHS (default: none; the script picks). With ALLOWED set to a list, only those
+# architectures are taken.
+parse_check_args() { # SCRIPT ARGS...
+  local script=$1
+  shift
+  DIST=$ROOT/dist
+  ARCHS=()
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --dist) [ $# -ge 2 ] && [ -n "$2" ] || die "--dist needs a directory"; DIST=$2; shift 2 ;;
+      -h | --help) sed -n '2,/^set -euo/p' "$script" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+      -*) die "unknown option '$1' (see --help)" ;;
+      *) triple_of "$1" >/dev/null || die "unknown architecture '$1' (known: ${ALL_ARCHS[*]})"
+        [ -z "${ALLOWED:-}" ] || [[ " $ALLOWED " == *" $1 "* ]] ||
+          die "architecture '$1' is not checked here (only: $ALLOWED)"
+        ARCHS+=("$1"); shift ;;
+    esac
+  done
+}

@@ -20,17 +20,7 @@ ROOT=$PWD
 # shellcheck source=release/common.sh
 . release/common.sh
 
-DIST=$ROOT/dist
-ARCHS=()
-while [ $# -gt 0 ]; do
-  case $1 in
-    --dist) [ $# -ge 2 ] && [ -n "$2" ] || die "--dist needs a directory"; DIST=$2; shift 2 ;;
-    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    -*) die "unknown option '$1' (see --help)" ;;
-    *) triple_of "$1" >/dev/null || die "unknown architecture '$1' (known: ${ALL_ARCHS[*]})"
-      ARCHS+=("$1"); shift ;;
-  esac
-done
+parse_check_args "$0" "$@"
 if [ ${#ARCHS[@]} -eq 0 ]; then
   for a in "${ALL_ARCHS[@]}"; do builds_std "$a" && ARCHS+=("$a"); done
 fi

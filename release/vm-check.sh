@@ -24,16 +24,7 @@ ROOT=$PWD
 # shellcheck source=release/common.sh
 . release/common.sh
 
-DIST=$ROOT/dist
-ARCHS=()
-while [ $# -gt 0 ]; do
-  case $1 in
-    --dist) [ $# -ge 2 ] && [ -n "$2" ] || die "--dist needs a directory"; DIST=$2; shift 2 ;;
-    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    amd64 | arm64) ARCHS+=("$1"); shift ;;
-    *) die "unknown argument '$1' (architectures: amd64 arm64; see --help)" ;;
-  esac
-done
+ALLOWED="amd64 arm64" parse_check_args "$0" "$@"
 [ ${#ARCHS[@]} -gt 0 ] || ARCHS=(amd64 arm64)
 [ -d "$DIST" ] || die "no directory $DIST: run release/build.sh first"
 
