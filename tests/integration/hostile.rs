@@ -371,6 +371,11 @@ fn a_broken_stderr_does_not_stop_signal_forwarding() {
 /// Where the kernel says `pid` sleeps, and its kernel stack (root may read it).
 fn sleeping_in(pid: i32) -> String {
     let wchan = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+    // "0": running or runnable, not asleep (its stack may still show the write it was
+    // preempted in, on a loaded machine).
+    if matches!(wchan.trim(), "" | "0") {
+        return String::new();
+    }
     let stack = std::fs::read_to_string(format!("/proc/{pid}/stack")).unwrap_or_default();
     format!("{wchan}\n{stack}")
 }
