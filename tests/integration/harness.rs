@@ -443,7 +443,11 @@ impl std::fmt::Debug for Keeper {
 
 impl Drop for Keeper {
     fn drop(&mut self) {
-        self.kill_tree();
+        // A keeper already reaped lists no children, and its PID may name another process
+        // by now: nothing to read there.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.kill_tree();
+        }
         // Then the keeper's own clean-up, a second line: on SIGTERM it SIGKILLs its children
         // until none is left and exits (keeper.c). Its PID is ours until we reap it.
         if let Ok(keeper) = i32::try_from(self.child.id()) {
@@ -536,8 +540,11 @@ const QUIET: Duration = Duration::from_secs(2);
 /// Takes what `rx` still has: until its writer closes, or nothing came for `quiet`.
 fn rest(rx: &Receiver<Vec<u8>>, quiet: Duration) -> Vec<u8> {
     let mut out = Vec::new();
+    // Bounded too: a leftover that writes more often than `quiet` fails the test.
+    let wait = Wait::new(deadline());
     while let Ok(piece) = rx.recv_timeout(quiet) {
         out.extend(piece);
+        wait.check("the output to end (something left behind still writes)");
     }
     out
 }

@@ -493,6 +493,8 @@ fn log_flood_round(mode: Mode, kind: Shared) {
     kill(t, libc::SIGTERM);
     let status = poll_until("tini-rs to exit after SIGTERM", || k.try_status());
     done.store(true, Ordering::Relaxed);
+    // Whatever still holds the pipe goes first, or the reader would wait for it.
+    drop(k);
     reader.join().unwrap();
     assert!(
         blocked.is_empty(),
