@@ -328,12 +328,17 @@ modules_of() { # ARCH -> directory
   dir=$CACHE/$arch/$image/modules
   if ! [ -d "$dir/lib/modules" ]; then
     deb=$(download "$image" "$arch")
-    mkdir -p "$dir"
+    # Unpacked aside and renamed once whole: an interrupted unpack must not be taken for
+    # the cache (arm64's VM checks then found no virtio modules).
+    rm -rf "$dir.part"
+    mkdir -p "$dir.part"
     # The drivers of a virtio disk and keyboard and of ext4, with what they depend on.
-    dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir" --wildcards \
+    dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir.part" --wildcards \
       './lib/modules/*/kernel/drivers/virtio/*' './lib/modules/*/kernel/drivers/block/*' \
       './lib/modules/*/kernel/fs/*' './lib/modules/*/kernel/lib/*' \
       './lib/modules/*/kernel/crypto/*'
+    rm -rf "$dir"
+    mv "$dir.part" "$dir"
   fi
   find "$dir/lib/modules" -mindepth 1 -maxdepth 1 -type d | head -n1
 }
