@@ -159,6 +159,21 @@ s.close()
 PY
 }
 
+# The end of a boot whose program does not finish its checks: QEMU ended by itself, no
+# panic, the console shows PATTERN and the line `tini-rs: exit status STATUS`.
+judge_ending() { # CHECK T0 STATUS PATTERN WHAT
+  local check=$1 t0=$2 status=$3 pattern=$4 what=$5 rc=0
+  wait "$VM_PID" || rc=$?
+  console "$check" | grep -E 'CHECK|tini-rs|stop request|Kernel panic|Attempted to kill' | sed 's/^/    /'
+  if [ "$rc" -eq 0 ] && ! console "$check" | grep -q 'Kernel panic' &&
+    console "$check" | grep -q -- "$pattern" &&
+    console "$check" | grep -qx "tini-rs: exit status $status"; then
+    result PASS "$arch $check: $what, 'tini-rs: exit status $status', power-off ($((($(date +%s%N) - t0) / 1000000000)) s)"
+  else
+    result FAIL "$arch $check: qemu ended with $rc, or a panic, or no '$pattern' and 'tini-rs: exit status $status'"
+  fi
+}
+
 # 3. Ctrl-Alt-Del from the monitor once the program waits for it.
 check_stop() {
   local t0
@@ -173,7 +188,7 @@ check_stop() {
 # 5. A program that ignores SIGTERM: the second Ctrl-Alt-Del sends SIGKILL (nothing else
 # would end it in a VM), and the machine ends with 137.
 check_stubborn() {
-  local t0 rc=0
+  local t0
   [ "$arch" = amd64 ] || return 0
   rm -f "$work/monitor.sock"
   t0=$(date +%s%N)
@@ -182,33 +197,17 @@ check_stubborn() {
   ctrl_alt_del
   await_console stubborn 'CHECK IGNORED'
   ctrl_alt_del
-  wait "$VM_PID" || rc=$?
-  console stubborn | grep -E 'CHECK|stop request|tini-rs: exit status|Kernel panic' | sed 's/^/    /'
-  if [ "$rc" -eq 0 ] && ! console stubborn | grep -q 'Kernel panic' &&
-    console stubborn | grep -q 'CHECK IGNORED' &&
-    console stubborn | grep -qx 'tini-rs: exit status 137'; then
-    result PASS "$arch stubborn: SIGTERM ignored, the second Ctrl-Alt-Del killed it, 'tini-rs: exit status 137' ($(((($(date +%s%N) - t0) / 1000000000))) s)"
-  else
-    result FAIL "$arch stubborn: qemu ended with $rc, or a panic, or no 'tini-rs: exit status 137'"
-  fi
+  judge_ending stubborn "$t0" 137 'CHECK IGNORED' "SIGTERM ignored, the second Ctrl-Alt-Del killed it"
 }
 
 # A usage error (a bad TINI_* word on the kernel command line) ends the machine too, with
 # status 1 and the error on the console: exiting would be the kernel's panic. amd64 only.
 check_usage() {
-  local t0 rc=0
+  local t0
   [ "$arch" = amd64 ] || return 0
   t0=$(date +%s%N)
   KERNEL_EXTRA="TINI_GRACE_PERIOD=5x " start_vm usage
-  wait "$VM_PID" || rc=$?
-  console usage | grep -E 'tini-rs|Kernel panic|Attempted to kill' | sed 's/^/    /'
-  if [ "$rc" -eq 0 ] && ! console usage | grep -q 'Kernel panic' &&
-    console usage | grep -q "invalid grace period '5x'" &&
-    console usage | grep -qx 'tini-rs: exit status 1'; then
-    result PASS "$arch usage: the error line, 'tini-rs: exit status 1', power-off ($(((($(date +%s%N) - t0) / 1000000000))) s)"
-  else
-    result FAIL "$arch usage: qemu ended with $rc, or a panic, or no error line and status 1"
-  fi
+  judge_ending usage "$t0" 1 "invalid grace period '5x'" "the error line"
 }
 
 for arch in "${ARCHS[@]}"; do
