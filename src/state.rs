@@ -1,28 +1,16 @@
-//! The supervisor's decisions as a pure state machine: events in (a signal, a drain's result,
-//! a deadline reached), actions out (signal a target, drain, log a line), the next deadline
-//! and the exit code. No system call, clock read or logging: `supervise.rs` feeds it (times
-//! are durations since the start) and carries its actions out, signals before lines. The
-//! rules are the README's table ("Stopping"), which `state_check.rs` checks against this
-//! module along with every configuration and order of events.
+//! The supervisor's decisions as a pure state machine: events in (a signal and where it came
+//! from, a drain's result, a deadline reached), actions out (signal a target, drain, log a
+//! line), the next deadline and the exit code. No system call, clock read or logging of its
+//! own; times are durations since the start. `state_check.rs` checks it in every
+//! configuration and order of events, and against the README's table ("Stopping").
 
 use std::time::Duration;
 
 use crate::config::{Config, Delivery};
 use crate::exit_code::{Outcome, raw_code};
 use crate::signals;
-use libc::{SIGCONT, SIGINT, SIGKILL, SIGTERM};
+use libc::{SIGINT, SIGKILL, SIGTERM};
 use log::Level::{self, Debug, Info, Trace, Warn};
-
-const OWN_PIPE: &str = "Ignoring SIGPIPE raised by tini-rs's own write";
-const MACHINE_STOP: &str = "The machine's stop request, taken as SIGTERM:";
-const MACHINE_AGAIN: &str = "The machine's second stop request: SIGKILL, on";
-const SECOND_TERM: &str = "Second SIGTERM: ending the stop delay";
-const DELAY_OVER: &str = "Stop delay over: passing on the held";
-const OWED: &str = "Passing the stop request on to the processes it missed:";
-const WAITING: &str = "Waiting for the remaining processes to exit by themselves";
-const GRACE: &str = "Sending SIGTERM and SIGCONT to the remaining processes, grace period";
-const GRACE_OVER: &str = "Grace period over: sending SIGKILL to the remaining processes";
-const REMAIN: &str = "Processes remain after SIGKILL; exiting anyway";
 
 /// How long the kill phase waits for processes to vanish after SIGKILL (one in
 /// uninterruptible sleep can outlive it for a while) before tini-rs exits anyway.
@@ -57,19 +45,18 @@ pub enum Arg {
     Exit(Outcome),
 }
 
-/// What the loop must do: send a signal, reap and report [`Event::Drained`], or log a line
-/// (after every `Send` of the same step).
+/// What the loop must do: send a signal (then SIGCONT, if `true`, to wake a stopped process
+/// to act on it), reap and report [`Event::Drained`], or log a line after the step's signals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub enum Action {
-    Send(Target, i32),
+    Send(Target, i32, bool),
     Drain,
     Log(Level, &'static str, Arg),
 }
 
 /// Where a signal came from: a process (or the kernel, for most reasons), tini-rs's own
-/// write to a broken stderr (a SIGPIPE that is not the program's), or the kernel itself
-/// (`SI_KERNEL`: Ctrl-Alt-Del's SIGINT to PID 1).
+/// write to a broken stderr, or the kernel itself (`SI_KERNEL`: Ctrl-Alt-Del's SIGINT).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub enum Origin {
@@ -79,8 +66,7 @@ pub enum Origin {
 }
 
 /// What happened: a signal other than SIGCHLD; a drain's end, with the program's outcome
-/// if it was collected now and whether no child at all is left (ECHILD); or the time
-/// given with it reaching [`Core::deadline`].
+/// if it was collected now and whether no child is left (ECHILD); or [`Core::deadline`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub enum Event {
@@ -117,17 +103,17 @@ pub struct State {
     stop: Option<i32>,
     none_left: bool,
     pipe_noted: bool,
-    /// The machine's stop request came once already.
     machine_asked: bool,
 }
 
 /// The decisions of one init: its settings, its state, and the actions of the current step
-/// (a fixed queue: nothing is allocated per signal; a step never has more than six).
+/// (a fixed queue: nothing is allocated per signal; a step never has more than five).
 #[derive(Debug, Clone)]
 pub struct Core<'a> {
     /// Its settings.
     pub cfg: &'a Config,
-    pid1: bool,
+    /// Who the shutdown reaches: everyone as PID 1, else every descendant.
+    pub rest: Target,
     /// The state (public to the check, which hashes it).
     pub st: State,
     queue: [Option<Action>; 8],
@@ -136,10 +122,15 @@ pub struct Core<'a> {
 impl<'a> Core<'a> {
     /// The core of an init configured by `cfg`, PID 1 of its namespace or not.
     pub fn new(cfg: &'a Config, pid1: bool) -> Self {
+        let rest = if pid1 {
+            Target::Everyone
+        } else {
+            Target::Descendants
+        };
         let (st, queue) = (State::default(), [None; 8]);
         Core {
             cfg,
-            pid1,
+            rest,
             st,
             queue,
         }
@@ -198,20 +189,8 @@ impl<'a> Core<'a> {
         }
     }
 
-    fn send(&mut self, target: Target, sig: i32) {
-        self.push(Action::Send(target, sig));
-    }
-
     fn log(&mut self, level: Level, text: &'static str, arg: Arg) {
         self.push(Action::Log(level, text, arg));
-    }
-
-    fn shutdown_target(&self) -> Target {
-        if self.pid1 {
-            Target::Everyone
-        } else {
-            Target::Descendants
-        }
     }
 
     fn on_signal(&mut self, mut signo: i32, origin: Origin, now: Duration) {
@@ -220,65 +199,58 @@ impl<'a> Core<'a> {
         } else if origin == Origin::OwnPipe {
             // Said once: the line goes to the same broken stderr and raises another.
             if !std::mem::replace(&mut self.st.pipe_noted, true) {
-                self.log(Debug, OWN_PIPE, Arg::None);
+                let text = "Ignoring SIGPIPE raised by tini-rs's own write";
+                self.log(Debug, text, Arg::None);
             }
             return;
         }
-        // A rule of the signal's own (`-r PWR:drop`) beats its being a stop request.
-        let kernel_int = signo == SIGINT && origin == Origin::Kernel;
-        let own_rule = self.cfg.rewrite.apply(signo) != Some(signo);
-        if self.cfg.machine && (signo == libc::SIGPWR || kernel_int) && !own_rule {
-            // Asked again, the machine stops now: nothing else would end a program that
-            // ignores SIGTERM (no orchestrator's SIGKILL comes to a VM).
-            // (A request while the stop delay holds the first ends the delay, as a SIGTERM.)
+        // As a VM's init, SIGPWR and the kernel's SIGINT (Ctrl-Alt-Del) ask the machine to
+        // stop, unless a rule of their own says otherwise: as SIGTERM, and the second time
+        // with SIGKILL to everyone, since no orchestrator's SIGKILL comes to a VM (while the
+        // stop delay holds the first, the second ends the delay as a SIGTERM would).
+        let asked = signo == libc::SIGPWR || (signo == SIGINT && origin == Origin::Kernel);
+        if self.cfg.machine && asked && self.cfg.rewrite.apply(signo) == Some(signo) {
             if self.st.machine_asked && self.st.held.is_none() {
-                let target = if self.program_runs() {
-                    Target::Group
-                } else {
-                    self.shutdown_target()
-                };
-                self.send(target, SIGKILL);
-                return self.log(Warn, MACHINE_AGAIN, Arg::Signal(signo));
+                self.push(Action::Send(self.rest, SIGKILL, false));
+                let again = "The machine's second stop request: SIGKILL, on";
+                return self.log(Warn, again, Arg::Signal(signo));
             }
             self.st.machine_asked = true;
-            self.log(Info, MACHINE_STOP, Arg::Signal(signo));
+            let text = "The machine's stop request, taken as SIGTERM:";
+            self.log(Info, text, Arg::Signal(signo));
             signo = SIGTERM;
         }
         let Some(sig) = self.cfg.rewrite.apply(signo) else {
             return self.log(Debug, "Dropping (rewrite rule)", Arg::Signal(signo));
         };
         let stop = matches!(signo, SIGTERM | SIGINT);
+        let waiting = self.st.phase == Phase::Waiting;
         if self.program_runs() {
-            self.while_running(signo, sig, now);
+            return self.while_running(signo, sig, now);
         } else if self.st.code.is_none() {
-            // Pause mode, before a stop request.
+            // Pause mode, before a stop request: it stops as if a program exited 0; other
+            // signals reach the descendants only with `-a`.
             if stop {
                 self.log(Info, "Pause mode: stopping on", Arg::Signal(signo));
                 (self.st.code, self.st.stop) = (Some(0), Some(sig));
-                self.push(Action::Drain);
-            } else if self.cfg.delivery == Delivery::All {
-                self.send(Target::Descendants, sig);
+                return self.push(Action::Drain);
+            } else if self.cfg.delivery != Delivery::All {
+                return;
             }
-        } else if stop && self.st.phase == Phase::Waiting && self.cfg.grace_period.is_some() {
-            self.start_grace(now);
-        } else {
-            self.send(Target::Descendants, sig);
-            if stop && self.st.phase == Phase::Waiting {
-                self.send(Target::Descendants, SIGCONT);
-            }
-            self.log(Debug, "Passing signal:", Arg::Signal(sig));
+        } else if stop && waiting && self.cfg.grace_period.is_some() {
+            return self.start_grace(now);
         }
+        self.push(Action::Send(Target::Descendants, sig, stop && waiting));
+        self.log(Debug, "Passing signal:", Arg::Signal(sig));
     }
 
     fn while_running(&mut self, signo: i32, sig: i32, now: Duration) {
         if signo == SIGTERM {
             if let Some((held, _)) = self.st.held.take() {
                 self.forward(held, true);
-                return self.log(Info, SECOND_TERM, Arg::None);
-            }
-            if let Some(delay) = self.cfg.stop_delay.filter(|_| !self.st.delay_used) {
-                self.st.delay_used = true;
-                self.st.held = Some((sig, now + delay));
+                return self.log(Info, "Second SIGTERM: ending the stop delay", Arg::None);
+            } else if let Some(delay) = self.cfg.stop_delay.filter(|_| !self.st.delay_used) {
+                (self.st.delay_used, self.st.held) = (true, Some((sig, now + delay)));
                 return self.log(Info, "Holding SIGTERM (stop delay) for", Arg::Time(delay));
             }
         }
@@ -286,19 +258,17 @@ impl<'a> Core<'a> {
         self.log(Debug, "Passing signal:", Arg::Signal(sig));
     }
 
-    /// `sig` to the delivery target while the program runs; a stop request is remembered.
+    /// `sig` to the delivery mode's target while the program runs; a stop request is noted.
     fn forward(&mut self, sig: i32, stop: bool) {
-        match self.cfg.delivery {
-            Delivery::Group => self.send(Target::Group, sig),
-            Delivery::Child => self.send(Target::Program, sig),
-            Delivery::All => {
-                self.send(Target::Group, sig);
-                self.send(Target::Outside, sig);
-            }
+        let to = match self.cfg.delivery {
+            Delivery::Group | Delivery::All => Target::Group,
+            Delivery::Child => Target::Program,
+        };
+        self.push(Action::Send(to, sig, false));
+        if self.cfg.delivery == Delivery::All {
+            self.push(Action::Send(Target::Outside, sig, false));
         }
-        if stop {
-            self.st.stop = Some(sig);
-        }
+        self.st.stop = if stop { Some(sig) } else { self.st.stop };
     }
 
     /// The program's status is collected (or pause mode was told to stop): exit, wait for
@@ -309,12 +279,11 @@ impl<'a> Core<'a> {
         let held = self.st.held.take().map(|(sig, _)| sig);
         let (wait, sig) = (self.cfg.wait_descendants, held.or(self.st.stop));
         if self.st.none_left {
-            self.st.phase = Phase::Done;
-            return;
+            return self.st.phase = Phase::Done;
         } else if self.cfg.grace_period.is_some() && (sig.is_some() || !wait) {
             return self.start_grace(now);
         }
-        // Pause mode's stop request went to nobody yet.
+        // Pause mode's stop request went to nobody yet; `-c`'s only to the program.
         let missed_all = self.cfg.pause || self.cfg.delivery == Delivery::Child;
         let owed = match (held.is_some(), wait, self.cfg.delivery) {
             (true, true, _) | (true, _, Delivery::All) => Some(Target::Descendants),
@@ -324,28 +293,27 @@ impl<'a> Core<'a> {
             _ => None,
         };
         if let (Some(target), Some(sig)) = (owed, sig) {
-            self.send(target, sig);
-            if wait {
-                self.send(target, SIGCONT);
-            }
-            self.log(Debug, OWED, Arg::Signal(sig));
+            self.push(Action::Send(target, sig, wait));
+            let owed = "Passing the stop request on to the processes it missed:";
+            self.log(Debug, owed, Arg::Signal(sig));
         }
         self.st.phase = if wait { Phase::Waiting } else { Phase::Done };
         if wait {
-            self.log(Info, WAITING, Arg::None);
+            self.log(
+                Info,
+                "Waiting for the remaining processes to exit by themselves",
+                Arg::None,
+            );
         }
     }
 
     fn start_grace(&mut self, now: Duration) {
-        let (grace, t) = (
-            self.cfg.grace_period.unwrap_or_default(),
-            self.shutdown_target(),
-        );
-        self.send(t, SIGTERM);
+        let grace = self.cfg.grace_period.unwrap_or_default();
         // A stopped process gets to act on its SIGTERM within the grace period.
-        self.send(t, SIGCONT);
+        self.push(Action::Send(self.rest, SIGTERM, true));
         self.st.phase = Phase::Grace(now + grace);
-        self.log(Info, GRACE, Arg::Time(grace));
+        let text = "Sending SIGTERM and SIGCONT to the remaining processes, grace period";
+        self.log(Info, text, Arg::Time(grace));
     }
 
     fn on_deadline(&mut self, now: Duration) {
@@ -354,21 +322,30 @@ impl<'a> Core<'a> {
                 if let Some((sig, _)) = self.st.held.filter(|(_, at)| *at <= now) {
                     self.st.held = None;
                     self.forward(sig, true);
-                    self.log(Info, DELAY_OVER, Arg::Signal(sig));
+                    self.log(
+                        Info,
+                        "Stop delay over: passing on the held",
+                        Arg::Signal(sig),
+                    );
                 }
             }
             Phase::Grace(at) if at <= now => {
-                self.send(self.shutdown_target(), SIGKILL);
+                self.push(Action::Send(self.rest, SIGKILL, false));
                 let (until, next) = (now + AFTER_KILL, now + RESCAN);
                 self.st.phase = Phase::Killed { until, next };
-                self.log(Warn, GRACE_OVER, Arg::None);
+                let text = "Grace period over: sending SIGKILL to the remaining processes";
+                self.log(Warn, text, Arg::None);
             }
             Phase::Killed { until, .. } if until <= now => {
                 self.st.phase = Phase::Done;
-                self.log(Warn, REMAIN, Arg::None);
+                self.log(
+                    Warn,
+                    "Processes remain after SIGKILL; exiting anyway",
+                    Arg::None,
+                );
             }
             Phase::Killed { until, next } if next <= now => {
-                self.send(self.shutdown_target(), SIGKILL);
+                self.push(Action::Send(self.rest, SIGKILL, false));
                 let next = (now + RESCAN).min(until);
                 self.st.phase = Phase::Killed { until, next };
             }

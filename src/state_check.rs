@@ -17,10 +17,7 @@ use std::time::Duration;
 
 use log::Level;
 
-use super::{
-    AFTER_KILL, Action, Arg, Core, DELAY_OVER, Event, GRACE, GRACE_OVER, OWED, OWN_PIPE, Origin,
-    Phase, REMAIN, SECOND_TERM, State, Target, WAITING,
-};
+use super::{AFTER_KILL, Action, Arg, Core, Event, Origin, Phase, State, Target};
 use crate::config::{Config, Delivery};
 use crate::exit_code::Outcome;
 
@@ -185,8 +182,11 @@ impl Check<'_> {
             }
         }
         for a in actions.iter().flatten() {
-            if let Action::Send(t, sig) = *a {
+            if let Action::Send(t, sig, cont) = *a {
                 self.deliver(w, t, sig)?;
+                if cont {
+                    self.deliver(w, t, CONT)?;
+                }
             }
         }
         if actions.contains(&Some(Action::Drain)) {
@@ -195,17 +195,13 @@ impl Check<'_> {
         Ok(())
     }
 
-    /// A SIGCONT goes out only with a stop-class signal to the same target in the same step
-    /// (a stopped process is woken to act on it), and never again once the grace period has
-    /// begun (its start sent one to everyone).
+    /// A SIGCONT goes out only after a stop-class signal to the same target (a stopped
+    /// process is woken to act on it), and never again once the grace period has begun (its
+    /// start sent one to everyone).
     fn cont_with_a_stop(actions: &[Option<Action>], before: Phase) -> Result<(), String> {
+        let late = matches!(before, Phase::Grace(_) | Phase::Killed { .. });
         for a in actions.iter().flatten() {
-            let Action::Send(t, CONT) = *a else { continue };
-            let with_stop = actions
-                .iter()
-                .flatten()
-                .any(|b| matches!(*b, Action::Send(u, s) if u == t && stop_class(s)));
-            if !with_stop || matches!(before, Phase::Grace(_) | Phase::Killed { .. }) {
+            if matches!(*a, Action::Send(_, s, true) if !stop_class(s) || late) {
                 return Err(format!("cont_with_a_stop: {actions:?} in {before:?}"));
             }
         }
@@ -329,7 +325,7 @@ impl Check<'_> {
                 w.now = self.core(w.core).deadline().unwrap_or(w.now).max(w.now);
                 let mut core = self.core(w.core);
                 core.handle(Event::Deadline, w.now);
-                let kill = Action::Send(core.shutdown_target(), KILL);
+                let kill = Action::Send(core.rest, KILL, false);
                 if grace_over && !core.queue.contains(&Some(kill)) {
                     return Err("kill_at_grace_deadline: no SIGKILL".into());
                 }
@@ -669,7 +665,6 @@ fn words(core: &mut Core, events: &[Event]) -> String {
         return "—".into();
     }
     let mut out: Vec<String> = Vec::new();
-    let mut last = None;
     for (i, ev) in events.iter().enumerate() {
         core.take();
         core.handle(*ev, Duration::from_secs(i as u64));
@@ -678,27 +673,19 @@ fn words(core: &mut Core, events: &[Event]) -> String {
         if matches!(a, Action::Log(_, text, _) if text.starts_with("Dropping")) {
             out.push("dropped".into());
         }
-        let Action::Send(t, sig) = *a else { continue };
-        let sig = crate::signals::name(sig)
-            .trim_start_matches("SIG")
-            .to_string();
-        match out.last_mut() {
-            Some(prev) if last == Some(t) => {
-                prev.insert_str(prev.find(" to ").unwrap_or(0), &format!("+{sig}"));
-            }
-            _ => out.push(format!(
-                "{sig} to {}",
-                match t {
-                    Target::Group => "group",
-                    Target::Program => "program",
-                    Target::Outside => "others",
-                    Target::Members => "group's rest",
-                    Target::Descendants => "descendants",
-                    Target::Everyone => "all",
-                }
-            )),
-        }
-        last = Some(t);
+        let Action::Send(t, sig, cont) = *a else {
+            continue;
+        };
+        let to = match t {
+            Target::Group => "group",
+            Target::Program => "program",
+            Target::Outside => "others",
+            Target::Members => "group's rest",
+            Target::Descendants => "descendants",
+            Target::Everyone => "all",
+        };
+        let (sig, cont) = (crate::signals::name(sig), if cont { "+CONT" } else { "" });
+        out.push(format!("{}{cont} to {to}", sig.trim_start_matches("SIG")));
     }
     let st = core.st;
     out.push(match (core.exit(), st.phase, st.held) {
@@ -727,7 +714,7 @@ fn the_machines_stop_requests_are_sigterm() {
         let mut sends = core.take().into_iter().flatten();
         sends.find(|a| matches!(a, Action::Send(..)))
     };
-    let to_group = |sig| Some(Action::Send(Target::Group, sig));
+    let to_group = |sig| Some(Action::Send(Target::Group, sig, false));
     assert_eq!(sent(&machine, libc::SIGPWR, Sent), to_group(TERM));
     assert_eq!(sent(&machine, INT, Kernel), to_group(TERM));
     assert_eq!(sent(&machine, INT, Sent), to_group(INT));
@@ -754,14 +741,15 @@ fn the_machines_stop_requests_are_sigterm() {
         let mut sends = core.take().into_iter().flatten();
         sends.find(|a| matches!(a, Action::Send(..)))
     };
-    assert_eq!(again(&machine, 2), to_group(KILL));
+    let to_all = Some(Action::Send(Target::Everyone, KILL, false));
+    assert_eq!(again(&machine, 2), to_all);
     let delayed = Config {
         stop_delay: Some(Duration::from_secs(5)),
         ..machine.clone()
     };
     assert_eq!(again(&delayed, 1), None);
     assert_eq!(again(&delayed, 2), to_group(TERM));
-    assert_eq!(again(&delayed, 3), to_group(KILL));
+    assert_eq!(again(&delayed, 3), to_all);
     // The rule on SIGTERM applies to the stop request (`-r TERM:INT` as for PostgreSQL).
     let mut term_rule = machine.clone();
     term_rule.rewrite.set(TERM, INT);
@@ -797,23 +785,31 @@ fn a_run_through_the_stop_delay_and_the_grace_period() {
     let ms = Duration::from_millis;
     assert_eq!(
         steps(c, sent(USR1), 0),
-        [Action::Send(Target::Group, USR1), passing(USR1)]
+        [Action::Send(Target::Group, USR1, false), passing(USR1)]
     );
     let ttin = libc::SIGTTIN;
     let kept = Action::Log(Level::Trace, "Not forwarding", Arg::Signal(ttin));
     assert_eq!(steps(c, sent(ttin), 0), [kept]);
     let own_pipe = Event::Signal(libc::SIGPIPE, Origin::OwnPipe);
-    let noted = Action::Log(Level::Debug, OWN_PIPE, Arg::None);
+    let noted = Action::Log(
+        Level::Debug,
+        "Ignoring SIGPIPE raised by tini-rs's own write",
+        Arg::None,
+    );
     assert_eq!(steps(c, own_pipe, 0), [noted]);
     assert_eq!(steps(c, own_pipe, 0), [], "said once only");
     let hold = "Holding SIGTERM (stop delay) for";
     let hold = Action::Log(Level::Info, hold, Arg::Time(ms(1500)));
     assert_eq!(steps(c, sent(TERM), 100), [hold]);
     assert_eq!(c.deadline(), Some(ms(1600)));
-    let over = Action::Log(Level::Info, DELAY_OVER, Arg::Signal(TERM));
+    let over = Action::Log(
+        Level::Info,
+        "Stop delay over: passing on the held",
+        Arg::Signal(TERM),
+    );
     assert_eq!(
         steps(c, Event::Deadline, 1600),
-        [Action::Send(Target::Group, TERM), over]
+        [Action::Send(Target::Group, TERM, false), over]
     );
     assert_eq!(c.deadline(), None);
     let exited = Outcome::Exited(i32::from(CODE));
@@ -821,34 +817,45 @@ fn a_run_through_the_stop_delay_and_the_grace_period() {
         steps(c, Event::Drained(Some(exited), false), 1700),
         [
             Action::Log(Level::Info, "", Arg::Exit(exited)),
-            Action::Send(Target::Descendants, TERM),
-            Action::Send(Target::Descendants, CONT),
-            Action::Log(Level::Info, GRACE, Arg::Time(ms(1000))),
+            Action::Send(Target::Descendants, TERM, true),
+            Action::Log(
+                Level::Info,
+                "Sending SIGTERM and SIGCONT to the remaining processes, grace period",
+                Arg::Time(ms(1000))
+            ),
         ]
     );
     assert_eq!(c.deadline(), Some(ms(2700)));
     for sig in [USR1, TERM] {
         assert_eq!(
             steps(c, sent(sig), 1800),
-            [Action::Send(Target::Descendants, sig), passing(sig)],
+            [Action::Send(Target::Descendants, sig, false), passing(sig)],
             "no SIGCONT once the grace period runs"
         );
     }
     assert_eq!(
         steps(c, Event::Deadline, 2700),
         [
-            Action::Send(Target::Descendants, KILL),
-            Action::Log(Level::Warn, GRACE_OVER, Arg::None)
+            Action::Send(Target::Descendants, KILL, false),
+            Action::Log(
+                Level::Warn,
+                "Grace period over: sending SIGKILL to the remaining processes",
+                Arg::None
+            )
         ]
     );
     assert_eq!(c.deadline(), Some(ms(2720)));
     assert_eq!(
         steps(c, Event::Deadline, 2720),
-        [Action::Send(Target::Descendants, KILL)]
+        [Action::Send(Target::Descendants, KILL, false)]
     );
     assert_eq!(c.deadline(), Some(ms(2740)));
     assert_eq!(c.exit(), None);
-    let remain = Action::Log(Level::Warn, REMAIN, Arg::None);
+    let remain = Action::Log(
+        Level::Warn,
+        "Processes remain after SIGKILL; exiting anyway",
+        Arg::None,
+    );
     assert_eq!(steps(c, Event::Deadline, 4700), [remain]);
     assert_eq!(c.exit(), Some(CODE));
 }
@@ -865,33 +872,43 @@ fn a_run_through_the_stop_delay_and_the_wait_for_descendants() {
     };
     let c = &mut Core::new(&cfg, true);
     assert_eq!(steps(c, sent(TERM), 0).len(), 1);
-    let second = Action::Log(Level::Info, SECOND_TERM, Arg::None);
+    let second = Action::Log(
+        Level::Info,
+        "Second SIGTERM: ending the stop delay",
+        Arg::None,
+    );
     assert_eq!(
         steps(c, sent(TERM), 10),
-        [Action::Send(Target::Program, TERM), second]
+        [Action::Send(Target::Program, TERM, false), second]
     );
     let killed = Outcome::Signaled(TERM);
     assert_eq!(
         steps(c, Event::Drained(Some(killed), false), 20),
         [
             Action::Log(Level::Info, "", Arg::Exit(killed)),
-            Action::Send(Target::Descendants, TERM),
-            Action::Send(Target::Descendants, CONT),
-            Action::Log(Level::Debug, OWED, Arg::Signal(TERM)),
-            Action::Log(Level::Info, WAITING, Arg::None),
+            Action::Send(Target::Descendants, TERM, true),
+            Action::Log(
+                Level::Debug,
+                "Passing the stop request on to the processes it missed:",
+                Arg::Signal(TERM)
+            ),
+            Action::Log(
+                Level::Info,
+                "Waiting for the remaining processes to exit by themselves",
+                Arg::None
+            ),
         ]
     );
     assert_eq!(
         steps(c, sent(USR1), 30),
-        [Action::Send(Target::Descendants, USR1), passing(USR1)]
+        [
+            Action::Send(Target::Descendants, USR1, false),
+            passing(USR1)
+        ]
     );
     assert_eq!(
         steps(c, sent(INT), 40),
-        [
-            Action::Send(Target::Descendants, INT),
-            Action::Send(Target::Descendants, CONT),
-            passing(INT)
-        ]
+        [Action::Send(Target::Descendants, INT, true), passing(INT)]
     );
     assert_eq!(c.exit(), None);
     assert_eq!(steps(c, Event::Drained(None, true), 50), []);
@@ -905,7 +922,13 @@ fn pause_mode_and_a_dropped_signal() {
     for (delivery, sends) in [
         (Delivery::Group, &[][..]),
         (Delivery::Child, &[]),
-        (Delivery::All, &[Action::Send(Target::Descendants, USR1)]),
+        (
+            Delivery::All,
+            &[
+                Action::Send(Target::Descendants, USR1, false),
+                passing(USR1),
+            ],
+        ),
     ] {
         let cfg = Config {
             delivery,

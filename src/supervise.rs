@@ -106,24 +106,11 @@ impl<'a> Supervisor<'a> {
         let actions = self.core.take();
         // Only while its status is not collected are the program's PID and group its own.
         let main = self.core.program_runs().then_some(self.program);
-        // Signals in a row to one target go out together: one /proc scan for SIGTERM and
-        // SIGCONT.
-        let mut sends = actions.iter().flatten().filter_map(|a| match *a {
-            Action::Send(target, sig) => Some((target, sig)),
-            _ => None,
-        });
-        let mut next = sends.next();
-        while let Some((target, sig)) = next {
-            let (mut sigs, mut n) = ([sig; 8], 1);
-            next = sends.next();
-            while let Some((_, s)) = next.filter(|(t, _)| *t == target) {
-                if let Some(slot) = sigs.get_mut(n) {
-                    (*slot, n) = (s, n + 1);
-                }
-                next = sends.next();
+        for a in actions.iter().flatten() {
+            if let Action::Send(target, sig, cont) = *a {
+                let sigs: &[i32] = if cont { &[sig, libc::SIGCONT] } else { &[sig] };
+                deliver::send(target, sigs, self.own_pid, self.program, main);
             }
-            let sigs = sigs.get(..n).unwrap_or(&sigs);
-            deliver::send(target, sigs, self.own_pid, self.program, main);
         }
         for a in actions.iter().flatten() {
             if let Action::Log(level, text, arg) = *a {

@@ -49,16 +49,16 @@ check() {
 }
 
 # 1. --wait-descendants forgets the SIGTERM sent while the program ran.
-mutate wait-memory "            self.st.stop = Some(sig);" "" "fn forward"
+mutate wait-memory "        self.st.stop = if stop { Some(sig) } else { self.st.stop };" "" "fn forward"
 check wait-memory
 # 2. The kill phase never sends SIGKILL again (one /proc scan at the deadline).
-mutate no-rescan "                self.send(self.shutdown_target(), SIGKILL);" "" "Phase::Killed { until, next } if next <= now"
+mutate no-rescan "                self.push(Action::Send(self.rest, SIGKILL, false));" "" "Phase::Killed { until, next } if next <= now"
 check no-rescan
 # 3. After the program's status is collected, signals still go to its group.
-mutate group-after-exit "            self.send(Target::Descendants, sig);" "            self.send(Target::Group, sig);" "self.start_grace(now);"
+mutate group-after-exit "Send(Target::Descendants, sig, stop && waiting)" "Send(Target::Group, sig, stop && waiting)" "fn on_signal"
 check group-after-exit
 # 4. The grace period's end sends no SIGKILL.
-mutate no-kill-at-deadline "                self.send(self.shutdown_target(), SIGKILL);" "" "Phase::Grace(at) if at <= now"
+mutate no-kill-at-deadline "                self.push(Action::Send(self.rest, SIGKILL, false));" "" "Phase::Grace(at) if at <= now"
 check no-kill-at-deadline
 # 5. A held SIGTERM is dropped when the program exits during the stop delay.
 mutate held-dropped "held.or(self.st.stop)" "self.st.stop" "fn program_gone"
