@@ -7,8 +7,9 @@
 //! The world: the program (plain, ignoring SIGTERM/SIGINT/SIGQUIT, stopped, or moved to a
 //! group of its own) and at most one other descendant (plain, stopped, ignoring, or a fork
 //! chain that a SIGKILL by /proc scan misses twice; in the program's group or not). Events
-//! in any order: SIGTERM, SIGINT and SIGUSR1 (up to [`SIGNALS`] of them), SIGCHLD (a drain;
-//! any number), each process exiting by itself, and time reaching the core's deadline.
+//! in any order: SIGTERM, SIGINT (as a VM's init, SIGPWR, the machine's stop request) and
+//! SIGUSR1 (up to [`SIGNALS`] of them), SIGCHLD (a drain; any number), each process exiting
+//! by itself, and time reaching the core's deadline.
 
 use std::collections::{HashSet, VecDeque};
 use std::panic::AssertUnwindSafe;
@@ -26,6 +27,7 @@ const INT: i32 = libc::SIGINT;
 const QUIT: i32 = libc::SIGQUIT;
 const KILL: i32 = libc::SIGKILL;
 const CONT: i32 = libc::SIGCONT;
+const PWR: i32 = libc::SIGPWR;
 /// How many signals a run of the world may send tini-rs. `TINI_RS_CHECK_SIGNALS=N` changes
 /// it for one run (the mutation run of tests/README.md uses 2: under half the states).
 pub const SIGNALS: u8 = 3;
@@ -138,6 +140,8 @@ pub struct World {
     /// A SIGTERM came while the program ran (noted with a stop delay only, where it decides
     /// whether the next one is held).
     termed: bool,
+    /// The machine's stop request came.
+    asked: bool,
 }
 
 /// What the world can do next.
@@ -259,8 +263,21 @@ impl Check<'_> {
     }
 
     /// The world sends tini-rs `signo`; the bookkeeping notes who is promised it.
-    fn signal(&self, w: &mut World, signo: i32) -> Result<(), String> {
+    fn signal(&self, w: &mut World, sent: i32) -> Result<(), String> {
         w.budget -= 1;
+        // The machine's stop request is a SIGTERM; asked again (no stop delay holding the
+        // first), a SIGKILL to everyone.
+        let machine = self.cfg.machine && sent == PWR;
+        if machine && w.asked && w.core.held.is_none() {
+            self.feed(w, Event::Signal(sent, Origin::Sent))?;
+            let procs = [Some(w.prog).filter(|_| !self.cfg.pause), w.other];
+            if procs.iter().flatten().any(Proc::alive) {
+                return Err("second_machine_request_kills: a process survived".into());
+            }
+            return Ok(());
+        }
+        w.asked |= machine;
+        let signo = if machine { TERM } else { sent };
         let stop = matches!(signo, TERM | INT) && self.cfg.rewrite.apply(signo).is_some();
         let merged = signo == TERM && w.core.held.is_some();
         if stop && self.cfg.pause && w.core.code.is_none() {
@@ -295,7 +312,7 @@ impl Check<'_> {
         let running = !self.cfg.pause && w.prog.life != Life::Reaped;
         let delayed = self.cfg.stop_delay.filter(|_| signo == TERM && running);
         let first = !w.termed;
-        self.feed(w, Event::Signal(signo, Origin::Sent))?;
+        self.feed(w, Event::Signal(sent, Origin::Sent))?;
         if let (Some(delay), Some(sig)) = (delayed, self.cfg.rewrite.apply(signo)) {
             let want = first.then_some((sig, w.now + delay));
             if w.core.held != want {
@@ -348,7 +365,9 @@ impl Check<'_> {
     fn steps(&self, w: &World) -> Vec<Step> {
         let mut v = Vec::new();
         if w.budget > 0 {
-            v.extend([TERM, INT, libc::SIGUSR1].map(Step::Signal));
+            // As a VM's init, SIGPWR (the machine's stop request) takes SIGINT's place.
+            let stop = if self.cfg.machine { PWR } else { INT };
+            v.extend([TERM, stop, libc::SIGUSR1].map(Step::Signal));
         }
         v.push(Step::Chld);
         if w.prog.may_exit && w.prog.alive() && !self.cfg.pause {
@@ -476,10 +495,11 @@ impl Check<'_> {
 }
 
 /// Every configuration the check covers: delivery ×3, pause, grace period, stop delay,
-/// `--wait-descendants`, a rule on SIGTERM (none, to SIGQUIT, drop), PID 1 (with `-e 3`) or not.
+/// `--wait-descendants`, a rule on SIGTERM (none, to SIGQUIT, drop), PID 1 (with `-e 3`) or
+/// not, and as PID 1 a VM's init or not.
 pub fn configs() -> Vec<(Config, bool)> {
     let mut v = Vec::new();
-    for bits in 0..(3 * 3 * 32) {
+    for bits in 0..(3 * 3 * 64) {
         let on = |k: usize| (bits / 9) & k != 0;
         let mut c = Config {
             delivery: match bits % 3 {
@@ -502,7 +522,11 @@ pub fn configs() -> Vec<(Config, bool)> {
         if on(16) {
             c.remap.insert(CODE);
         }
-        v.push((c, on(16)));
+        // A VM's init is PID 1 of the initial namespace.
+        c.machine = on(32);
+        if !c.machine || on(16) {
+            v.push((c, on(16)));
+        }
     }
     v
 }
@@ -539,6 +563,7 @@ pub fn worlds() -> Vec<World> {
                 stops,
                 killed_at,
                 termed: false,
+                asked: false,
             });
         }
     }

@@ -35,7 +35,7 @@ check() {
     return
   fi
   # What failed: the exhaustive check's property, then the README table's rows.
-  props='exit_with_program_status|nothing_to_collected_program|kill_all_only_as_pid1|stop_reaches_once|kill_at_grace_deadline|exit_within_kill_wait|nothing_survives_the_kill_phase|deadline_while_due|always_exits|nothing_outlives_a_grace_period_or_wait|stop_delay_holds_the_first_sigterm|deadline_moves_on|nothing_before_the_deadline|cont_with_a_stop|grace_period_starts_once'
+  props='exit_with_program_status|nothing_to_collected_program|kill_all_only_as_pid1|stop_reaches_once|kill_at_grace_deadline|exit_within_kill_wait|nothing_survives_the_kill_phase|deadline_while_due|always_exits|nothing_outlives_a_grace_period_or_wait|stop_delay_holds_the_first_sigterm|deadline_moves_on|nothing_before_the_deadline|cont_with_a_stop|grace_period_starts_once|second_machine_request_kills'
   prop=$( (grep -oE "($props)[^\"]{0,50}" "$log" | head -n 1
     grep -oE '^\| `[^|]*` \|' "$log" | tr -d '|' | paste -sd ',' - | sed 's/^./README table rows:&/') |
     paste -sd ';' - | sed 's/;$//')
@@ -66,6 +66,13 @@ check held-dropped
 # 6. The kill phase has no deadline: tini-rs waits for ever for what outlives SIGKILL.
 mutate no-kill-deadline "Phase::Killed { until, next } => Some(until.min(next))," "Phase::Killed { .. } => None," "pub fn deadline"
 check no-kill-deadline
+
+# 7. As a VM's init, the machine's second stop request is only another SIGTERM.
+mutate machine-no-kill "            self.st.machine_asked = true;" "" "fn on_signal"
+check machine-no-kill
+# 8. The second request kills even while the stop delay holds the first (it must end it).
+mutate machine-kill-while-held "if self.st.machine_asked && self.st.held.is_none()" "if self.st.machine_asked" "fn on_signal"
+check machine-kill-while-held
 
 echo "core mutants: $missed missed"
 [ "$missed" -eq 0 ]
