@@ -123,7 +123,11 @@ pub fn traced(
     (out, read_text(&log))
 }
 
-/// A shell command that counts the `sleep` processes left in its PID namespace.
-pub const COUNT_SLEEPS: &str = "n=0; for s in /proc/[0-9]*/comm; do \
-                                [ \"$(cat $s 2>/dev/null)\" = sleep ] && n=$((n+1)); done; \
-                                echo \"left $n\"";
+/// A shell command that counts the live `sleep` processes left in its PID namespace, again
+/// every 50 ms while any is left, for 10 s at most: one that got its SIGTERM just before
+/// tini-rs exited may not have run yet (nor is a zombie, of which the namespace's shell
+/// reaps none, a process left); one that the signal missed sleeps on for 1000 s.
+pub const COUNT_SLEEPS: &str = "k=0; while :; do n=0; for s in /proc/[0-9]*/stat; do \
+                                case \"$(cat $s 2>/dev/null)\" in *'(sleep) '[!Z]*) \
+                                n=$((n+1));; esac; done; [ $n -eq 0 ] || [ $k -ge 200 ] && \
+                                break; k=$((k+1)); sleep 0.05; done; echo \"left $n\"";
