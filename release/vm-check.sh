@@ -15,7 +15,7 @@
 #           exits 143 and the machine powers off with "tini-rs: exit status 143".
 #
 # Usage: release/vm-check.sh [--dist DIR] [ARCH...]   (default: dist/, amd64 and arm64)
-# VM_CHECKS="checks microvm disk stop usage stubborn" (the default) chooses the boots; microvm: the first
+# VM_CHECKS="checks microvm disk stop usage stubborn terminal" (the default) chooses the boots; microvm: the first
 # check again on QEMU's `microvm` machine (amd64 only).
 set -euo pipefail
 
@@ -51,7 +51,7 @@ start_vm() { # CHECK QEMU-ARGS...
   shift
   qemu_command "$arch" "$kernel" "$work/initramfs.cpio" \
     "${KERNEL_EXTRA:-}rdinit=/tini-rs TINI_HOSTNAME=tini-vm TINI_VERBOSITY=2 -- /bin/sh /vm-program.sh ${check%-*}"
-  timeout "$BOOT_TIMEOUT" "${QEMU[@]}" "$@" </dev/null >"$work/console-$check.log" 2>&1 &
+  timeout "$BOOT_TIMEOUT" "${QEMU[@]}" "$@" <"${SERIAL_IN:-/dev/null}" >"$work/console-$check.log" 2>&1 &
   VM_PID=$!
 }
 
@@ -200,6 +200,23 @@ check_stubborn() {
   judge_ending stubborn "$t0" 137 'CHECK IGNORED' "SIGTERM ignored, the second Ctrl-Alt-Del killed it"
 }
 
+# 6. Ctrl-C typed on the console (a byte 3 on QEMU's serial input) is SIGINT to the program:
+# the console is the controlling terminal and the program's group its foreground. amd64 only.
+check_terminal() {
+  local t0
+  [ "$arch" = amd64 ] || return 0
+  rm -f "$work/serial.in"
+  mkfifo "$work/serial.in"
+  # Held open here for writing, so that QEMU never reads an end of file.
+  exec 7<>"$work/serial.in"
+  t0=$(date +%s%N)
+  SERIAL_IN=$work/serial.in start_vm terminal
+  await_console terminal 'CHECK READY'
+  printf '\003' >&7
+  judge terminal "$VM_PID" 5 "$t0" || true
+  exec 7>&-
+}
+
 # A usage error (a bad TINI_* word on the kernel command line) ends the machine too, with
 # status 1 and the error on the console: exiting would be the kernel's panic. amd64 only.
 check_usage() {
@@ -231,7 +248,7 @@ for arch in "${ARCHS[@]}"; do
   python3 release/initramfs.py "$work/initramfs.cpio" "${entries[@]}"
   echo "kernel $(basename "$(dirname "$(dirname "$kernel")")"), ${#entries[@]} initramfs entries"
 
-  for check in ${VM_CHECKS:-checks microvm disk stop usage stubborn}; do
+  for check in ${VM_CHECKS:-checks microvm disk stop usage stubborn terminal}; do
     "check_$check"
   done
 done

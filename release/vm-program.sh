@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs inside a virtual machine (release/vm-check.sh) as the program of tini-rs, which the
-# kernel started as the machine's init (rdinit=/tini-rs). One of three checks, named by the
+# kernel started as the machine's init (rdinit=/tini-rs). One of the checks below, named by the
 # first argument; each prints CHECK PASS/FAIL lines, and the host checks what tini-rs did
 # after the program: the line "tini-rs: exit status N" and the machine's power-off.
 #   checks: PID 1, the mounts tini-rs made, lo, stdio on the console, PATH, the hostname,
@@ -10,6 +10,8 @@
 #           the process and unmount both cleanly).
 #   stop:   waits for the host's Ctrl-Alt-Del (QEMU's sendkey); exits 143 on SIGTERM.
 #   stubborn: ignores SIGTERM until the second Ctrl-Alt-Del's SIGKILL.
+#   terminal: has the console as its controlling terminal, in the foreground; waits for the
+#           host's Ctrl-C typed on the console; exits 5 on SIGINT.
 # Polls have deadlines long enough for an emulated CPU; none is a fixed wait.
 
 # Only there: on any other machine its busybox links would change the host.
@@ -115,6 +117,23 @@ stubborn)
     sleep 600 &
     wait $!
   done
+  ;;
+terminal)
+  # Fields of /proc/PID/stat after the name: state ppid pgrp session tty_nr tpgid.
+  # shellcheck disable=SC2046
+  set -- $(sed 's/.*) //' /proc/$$/stat)
+  [ "$5" != 0 ] || fail "the program has no controlling terminal"
+  [ "$6" = "$3" ] || fail "the program's group $3 is not the terminal's foreground ($6)"
+  pass "the console is the controlling terminal, the program's group in its foreground"
+  trap 'got=INT' INT
+  echo "CHECK READY: waiting for Ctrl-C on the console"
+  sleep 600 &
+  wait $!
+  kill $! 2>/dev/null
+  [ "$got" = INT ] || fail "Ctrl-C did not reach the program as SIGINT"
+  pass "Ctrl-C typed on the console reached the program as SIGINT"
+  echo "CHECK DONE: exiting 5"
+  exit 5
   ;;
 *) fail "unknown check '$1'" ;;
 esac

@@ -157,6 +157,14 @@ pub fn set_up(hostname: Option<&std::ffi::OsStr>) {
         Ok(()) => info!("Ctrl-Alt-Del sends SIGINT to PID 1: a stop request"),
         Err(e) => warn!("reboot(RB_DISABLE_CAD) failed: {}", strerror(e)),
     }
+    // As a container runtime does with `-t`'s terminal: the console is the controlling
+    // terminal of PID 1's session, and the program, in the foreground (spawn), gets its
+    // Ctrl-C, Ctrl-Z and job control. The kernel starts PID 1 with none.
+    match sys::lead_session_on_stdin() {
+        Ok(()) => info!("The console is the controlling terminal"),
+        Err(Errno::ENOTTY | Errno::EBADF) => {}
+        Err(e) => warn!("the console as controlling terminal: {}", strerror(e)),
+    }
 }
 
 /// Opens /dev/console on each of descriptors 0, 1 and 2 that is closed (the kernel leaves

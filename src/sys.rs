@@ -562,6 +562,20 @@ pub fn ctrl_alt_del_to_signal() -> Result<(), Errno> {
     nix::sys::reboot::set_cad_enabled(false)
 }
 
+/// `setsid()`, then `ioctl(0, TIOCSCTTY, 0)`: the terminal on fd 0 becomes the controlling
+/// terminal of a new session that the caller leads. ENOTTY when fd 0 is no terminal.
+pub fn lead_session_on_stdin() -> Result<(), Errno> {
+    // A process that leads its group already cannot start a session: EPERM, and the
+    // ioctl below then says whether it may take the terminal anyway.
+    match nix::unistd::setsid() {
+        Ok(_) | Err(Errno::EPERM) => {}
+        Err(e) => return Err(e),
+    }
+    // SAFETY: TIOCSCTTY takes an int argument, not a pointer; a closed or non-tty fd only
+    // returns an error.
+    Errno::result(unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) }).map(drop)
+}
+
 /// `reboot(how)`: ends the machine. Returns only on failure.
 pub fn reboot(how: nix::sys::reboot::RebootMode) -> Errno {
     match nix::sys::reboot::reboot(how) {
