@@ -13,6 +13,9 @@
 #   stop:   the host sends Ctrl-Alt-Del (QEMU monitor: sendkey ctrl-alt-delete; the kernel
 #           turns it into SIGINT to PID 1, which tini-rs delivers as SIGTERM): the program
 #           exits 143 and the machine powers off with "tini-rs: exit status 143".
+# On amd64 also: usage (a bad TINI_* word: the error, status 1, power-off), stubborn (a
+# program that ignores SIGTERM, ended by the second Ctrl-Alt-Del: 137) and terminal (the
+# console is the program's controlling terminal: Ctrl-C typed there ends it, 5).
 #
 # Usage: release/vm-check.sh [--dist DIR] [ARCH...]   (default: dist/, amd64 and arm64)
 # VM_CHECKS="checks microvm disk stop usage stubborn terminal" (the default) chooses the boots; microvm: the first
