@@ -259,14 +259,17 @@ impl<'a> Core<'a> {
     }
 
     /// `sig` to the delivery mode's target while the program runs; a stop request is noted.
+    /// Waiting for descendants, a stop request wakes whom it reaches: one stopped now would
+    /// never act on it, and tini-rs would wait for it for ever.
     fn forward(&mut self, sig: i32, stop: bool) {
         let to = match self.cfg.delivery {
             Delivery::Group | Delivery::All => Target::Group,
             Delivery::Child => Target::Program,
         };
-        self.push(Action::Send(to, sig, false));
+        let cont = stop && self.cfg.wait_descendants;
+        self.push(Action::Send(to, sig, cont));
         if self.cfg.delivery == Delivery::All {
-            self.push(Action::Send(Target::Outside, sig, false));
+            self.push(Action::Send(Target::Outside, sig, cont));
         }
         self.st.stop = if stop { Some(sig) } else { self.st.stop };
     }

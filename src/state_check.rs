@@ -425,6 +425,12 @@ impl Check<'_> {
                 return Err("nothing_before_the_deadline".into());
             }
         }
+        // Waiting for descendants, one stopped with a stop request it has not acted on would
+        // be waited for for ever.
+        let stuck = |p: &&Proc| matches!(p.life, Life::Stopped(Some(_)));
+        if w.core.phase == Phase::Waiting && procs.iter().flatten().any(|p| stuck(&p)) {
+            return Err(format!("a_stopped_process_is_woken: {procs:?}"));
+        }
         let bonus = u8::from(self.cfg.grace_period.is_some());
         for p in procs.iter().flatten().filter(|p| p.alive()) {
             if w.core.held.is_none() && p.got < p.owed {
@@ -886,7 +892,8 @@ fn a_run_through_the_stop_delay_and_the_grace_period() {
 }
 
 /// A second SIGTERM ends the stop delay; `--wait-descendants` then owes the rest the stop
-/// request the program alone got (`-c`), and passes signals on, a stop request with SIGCONT.
+/// request the program alone got (`-c`), and passes signals on, a stop request with SIGCONT
+/// (the held one too: waiting for descendants, a stop request always wakes whom it reaches).
 #[test]
 fn a_run_through_the_stop_delay_and_the_wait_for_descendants() {
     let cfg = Config {
@@ -904,7 +911,7 @@ fn a_run_through_the_stop_delay_and_the_wait_for_descendants() {
     );
     assert_eq!(
         steps(c, sent(TERM), 10),
-        [Action::Send(Target::Program, TERM, false), second]
+        [Action::Send(Target::Program, TERM, true), second]
     );
     let killed = Outcome::Signaled(TERM);
     assert_eq!(

@@ -35,7 +35,7 @@ check() {
     return
   fi
   # What failed: the exhaustive check's property, then the README table's rows.
-  props='exit_with_program_status|nothing_to_collected_program|kill_all_only_as_pid1|stop_reaches_once|kill_at_grace_deadline|exit_within_kill_wait|nothing_survives_the_kill_phase|deadline_while_due|always_exits|nothing_outlives_a_grace_period_or_wait|stop_delay_holds_the_first_sigterm|deadline_moves_on|nothing_before_the_deadline|cont_with_a_stop|grace_period_starts_once|second_machine_request_kills'
+  props='exit_with_program_status|nothing_to_collected_program|kill_all_only_as_pid1|stop_reaches_once|kill_at_grace_deadline|exit_within_kill_wait|nothing_survives_the_kill_phase|deadline_while_due|always_exits|nothing_outlives_a_grace_period_or_wait|stop_delay_holds_the_first_sigterm|deadline_moves_on|nothing_before_the_deadline|cont_with_a_stop|grace_period_starts_once|second_machine_request_kills|a_stopped_process_is_woken'
   prop=$( (grep -oE "($props)[^\"]{0,50}" "$log" | head -n 1
     grep -oE '^\| `[^|]*` \|' "$log" | tr -d '|' | paste -sd ',' - | sed 's/^./README table rows:&/') |
     paste -sd ';' - | sed 's/;$//')
@@ -73,6 +73,10 @@ check machine-no-kill
 # 8. The second request kills even while the stop delay holds the first (it must end it).
 mutate machine-kill-while-held "if self.st.machine_asked && self.st.held.is_none()" "if self.st.machine_asked" "fn on_signal"
 check machine-kill-while-held
+# 9. Waiting for descendants, a stop request sent while the program runs wakes nobody: a
+# process stopped then keeps it pending and is waited for for ever.
+mutate no-wake-while-running "let cont = stop && self.cfg.wait_descendants;" "let cont = false;" "fn forward"
+check no-wake-while-running
 
 echo "core mutants: $missed missed"
 [ "$missed" -eq 0 ]

@@ -128,3 +128,48 @@ fn a_sigterm_while_the_program_ran_reaches_what_it_left() {
         }
     }
 }
+
+/// A member of the program's group that is stopped (with a SIGTERM trap) when a stop request
+/// comes while the program runs: the request reaches it, and with `--wait-descendants` a
+/// SIGCONT follows, so that it acts on it and tini-rs exits with the program's code. Without
+/// the SIGCONT it stayed stopped with the SIGTERM pending and tini-rs waited for it for ever
+/// (with `-c` it got SIGTERM and SIGCONT once the program was gone; with group delivery,
+/// `-a` or a stop delay, never).
+#[test]
+fn a_stop_request_wakes_a_stopped_member_of_the_group() {
+    let program = "sh -c 'trap \"echo member-term; exit 0\" TERM; echo member-up $$; \
+                   kill -STOP $$; while :; do sleep 0.05; done' & \
+                   trap 'exit 3' TERM; echo ready; while :; do sleep 0.05; done";
+    for mode in MODES {
+        for opts in [
+            &["--wait-descendants"][..],
+            &["-a", "--wait-descendants"],
+            &["--stop-delay", "1ms", "--wait-descendants"],
+        ] {
+            let mut c = tini(mode, &[opts, &["--", "sh", "-c", program]].concat());
+            c.stdin(Stdio::null());
+            let mut p = Proc::spawn(c);
+            let mut member = 0;
+            let mut ready = false;
+            while member == 0 || !ready {
+                let l = p.wait_line(|l| l == "ready" || l.starts_with("member-up "));
+                ready |= l == "ready";
+                member = if l == "ready" { member } else { numbers(&l)[0] };
+            }
+            let t = p.tini(mode);
+            let member = match mode {
+                Mode::Plain => member,
+                Mode::Pid1 | Mode::InNamespace => host_pid_of(t, member),
+            };
+            poll_until("the member to stop", || stopped(member).then_some(()));
+            wait_until_tini_is_idle(t);
+            kill(t, libc::SIGTERM);
+            let out = p.finish();
+            assert_eq!(out.code(), 3, "{mode:?} {opts:?}\n{out}");
+            assert!(
+                out.stdout.contains("member-term"),
+                "{mode:?} {opts:?}\n{out}"
+            );
+        }
+    }
+}
