@@ -326,10 +326,11 @@ modules_of() { # ARCH -> directory
   arch=$(kernel_arch "$1")
   image=${KERNEL_PACKAGE[$arch]:-}
   dir=$CACHE/$arch/$image/modules
-  if ! [ -d "$dir/lib/modules" ]; then
+  if ! [ -f "$dir/.whole" ]; then
     deb=$(download "$image" "$arch")
-    # Unpacked aside and renamed once whole: an interrupted unpack must not be taken for
-    # the cache (arm64's VM checks then found no virtio modules).
+    # Unpacked aside, marked and renamed once whole: an interrupted unpack must not be taken
+    # for the cache (arm64's VM checks then found no virtio modules; a cache made before the
+    # mark existed may be such a one, and is made again).
     rm -rf "$dir.part"
     mkdir -p "$dir.part"
     # The drivers of a virtio disk and keyboard and of ext4, with what they depend on.
@@ -337,6 +338,7 @@ modules_of() { # ARCH -> directory
       './lib/modules/*/kernel/drivers/virtio/*' './lib/modules/*/kernel/drivers/block/*' \
       './lib/modules/*/kernel/fs/*' './lib/modules/*/kernel/lib/*' \
       './lib/modules/*/kernel/crypto/*'
+    touch "$dir.part/.whole"
     rm -rf "$dir"
     mv "$dir.part" "$dir"
   fi
