@@ -235,7 +235,7 @@ impl<'a> Core<'a> {
                 (self.st.code, self.st.stop) = (Some(0), Some(sig));
                 return self.push(Action::Drain);
             } else if self.cfg.delivery != Delivery::All {
-                return;
+                return self.log(Debug, "Pause mode: not passing on", Arg::Signal(sig));
             }
         } else if stop && waiting && self.cfg.grace_period.is_some() {
             return self.start_grace(now);

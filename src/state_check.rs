@@ -947,13 +947,19 @@ fn a_run_through_the_stop_delay_and_the_wait_for_descendants() {
     assert_eq!(c.exit(), Some(128 + 15));
 }
 
-/// Pause mode: a signal reaches the descendants only with `-a`; a stop request ends it.
+/// Pause mode: a signal reaches the descendants only with `-a` (without, a debug line says it
+/// was not passed on); a stop request ends it.
 /// A rule that drops a signal says so.
 #[test]
 fn pause_mode_and_a_dropped_signal() {
+    let not_passed = Action::Log(
+        Level::Debug,
+        "Pause mode: not passing on",
+        Arg::Signal(USR1),
+    );
     for (delivery, sends) in [
-        (Delivery::Group, &[][..]),
-        (Delivery::Child, &[]),
+        (Delivery::Group, &[not_passed][..]),
+        (Delivery::Child, &[not_passed]),
         (
             Delivery::All,
             &[
