@@ -231,14 +231,11 @@ other_apt_update() {
 
 # Downloads PACKAGE:ARCH into the cache once; prints the .deb's path.
 download() { # PACKAGE ARCH
-  local deb
+  local deb apt=(apt-get)
+  other_suite "$2" && apt=(other_apt apt-get)
   deb=$(find "$CACHE" -maxdepth 1 -name "${1}_*_$2.deb" | head -n1)
   if [ -z "$deb" ]; then
-    if other_suite "$2"; then
-      (cd "$CACHE" && other_apt apt-get download -q "$1:$2" >/dev/null 2>"$CACHE/download.err")
-    else
-      (cd "$CACHE" && apt-get download -q "$1:$2" >/dev/null 2>"$CACHE/download.err")
-    fi ||
+    (cd "$CACHE" && "${apt[@]}" download -q "$1:$2" >/dev/null 2>"$CACHE/download.err") ||
       die "apt-get download $1:$2 failed: $(tail -n1 "$CACHE/download.err")"
     deb=$(find "$CACHE" -maxdepth 1 -name "${1}_*_$2.deb" | head -n1)
   fi
